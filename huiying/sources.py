@@ -114,3 +114,29 @@ def load_dir(directory: Path | None) -> list[SourceConfig]:
         return []
     files = sorted([*directory.glob("*.yml"), *directory.glob("*.yaml")])
     return [load_file(p) for p in files]
+
+
+def sync(session, configs: list[SourceConfig], *, demo: SourceConfig | None = None) -> list[str]:
+    """Mirror configured sources into the database; return the enabled names.
+
+    The bundled demo source is enabled only while no real source is configured.
+    """
+    from sqlalchemy import select
+
+    from huiying.models import Source
+
+    wanted = list(configs) + ([demo] if demo else [])
+    existing = {s.name: s for s in session.scalars(select(Source))}
+    for config in wanted:
+        source = existing.get(config.name) or Source(name=config.name)
+        source.title, source.kind = config.title, config.kind
+        source.config, source.enabled = config.as_dict(), config.enabled
+        session.add(source)
+    if not demo and "demo" in existing and all(c.name != "demo" for c in configs):
+        existing["demo"].enabled = False
+    session.flush()
+    return [c.name for c in wanted if c.enabled]
+
+
+def from_row(config: dict[str, Any], name: str) -> SourceConfig:
+    return parse_config(config, f"source {name!r} in the database")
