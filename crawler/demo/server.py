@@ -28,6 +28,7 @@ import yaml
 
 POSTS_FILE = Path(__file__).with_name("posts.yaml")
 PAGE_SIZE = 20
+ROBOTS_TXT = "User-agent: *\nAllow: /\n"
 SITE_NAME = "云溪县教育体育局 · 局长信箱（演示站点）"
 
 _STYLE = """
@@ -211,7 +212,7 @@ def make_app(
                 extra=[("Location", "/board?page=1")],
             )
         if path == "/robots.txt":
-            return respond(start_response, "200 OK", "User-agent: *\nAllow: /\n", content_type="text/plain")
+            return respond(start_response, "200 OK", ROBOTS_TXT, content_type="text/plain")
         if path == "/board":
             query = parse_qs(environ.get("QUERY_STRING", ""))
             raw = (query.get("page") or ["1"])[0].strip()
