@@ -14,11 +14,15 @@ from crawler.store import CrawlStats, Store
 from huiying.sources import SourceConfig
 
 
+def _process(overrides: dict | None) -> CrawlerProcess:
+    return CrawlerProcess({**SCRAPY_SETTINGS, **(overrides or {})})
+
+
 def crawl(configs: list[SourceConfig], database_url: str,
           enqueue: Callable[[list[int]], object] | None = None,
           settings: dict | None = None) -> dict[str, CrawlStats]:
     """Crawl each source once and store what it yields; return stats per source."""
-    process = CrawlerProcess({**SCRAPY_SETTINGS, **(settings or {})}, install_root_handler=False)
+    process = _process(settings)
     stores: dict[str, Store] = {}
     for config in configs:
         store = Store(database_url, config, enqueue)
@@ -31,8 +35,7 @@ def crawl(configs: list[SourceConfig], database_url: str,
 def crawl_to_items(config: SourceConfig, settings: dict | None = None) -> list[dict]:
     """Crawl without storing (for `huiying crawl --source-file … --output`)."""
     items: list[dict] = []
-    process = CrawlerProcess({**SCRAPY_SETTINGS, **(settings or {})},
-                             install_root_handler=False)
+    process = _process(settings)
     crawler = process.create_crawler(BoardSpider)
     crawler.signals.connect(lambda item, **_: items.append(asdict(item)),
                             signal=signals.item_scraped, weak=False)

@@ -18,6 +18,7 @@ SCRAPY_SETTINGS = {
     "CLOSESPIDER_ERRORCOUNT": 50,
     "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 500},
     "LOG_LEVEL": "WARNING",
+    "LOG_INSTALL_ROOT_HANDLER": False,  # the huiying command configures logging
     "TELNETCONSOLE_ENABLED": False,
     "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
     "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",

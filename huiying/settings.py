@@ -83,6 +83,7 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     sources_dir: Path | None = None
     crawl_interval_minutes: int = 30
+    crawl_timeout_seconds: int = 20
     sweep_interval_seconds: int = 60
     sentiment_engine: str = "snownlp"
     smtp_host: str | None = None
@@ -152,7 +153,7 @@ def warn_unknown_variables(stream=sys.stderr) -> list[str]:
     """Report HUIYING_* variables nobody reads: they are usually typos."""
     known = {PREFIX + f.upper() for f in Settings.__dataclass_fields__} | KNOWN_EXTRA
     known |= {PREFIX + n for n in ("ENV", "DATA_DIR", "SOURCES_DIR", "CRAWL_INTERVAL",
-                                   "SWEEP_INTERVAL")}
+                                   "CRAWL_TIMEOUT", "SWEEP_INTERVAL")}
     unknown = sorted(n for n in os.environ if n.startswith(PREFIX) and n not in known)
     for name in unknown:
         close = difflib.get_close_matches(name, sorted(known), n=1)
@@ -205,6 +206,7 @@ def load() -> Settings:
         timezone=timezone,
         sources_dir=Path(sources_dir).expanduser().resolve() if sources_dir else data_dir / "sources",
         crawl_interval_minutes=_int("CRAWL_INTERVAL", 30, minimum=1, unit="minutes"),
+        crawl_timeout_seconds=_int("CRAWL_TIMEOUT", 20, minimum=1, unit="seconds"),
         sweep_interval_seconds=_int("SWEEP_INTERVAL", 60, minimum=5, unit="seconds"),
         sentiment_engine=_env("SENTIMENT_ENGINE", "snownlp") or "snownlp",
         smtp_host=_env("SMTP_HOST"),

@@ -7,7 +7,13 @@ from typing import Any
 import scrapy
 from parsel import Selector
 from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
+from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
+
+try:  # Scrapy ≥ 2.14 wraps download failures in its own exceptions
+    from scrapy.exceptions import DownloadConnectionRefusedError, DownloadTimeoutError
+except ImportError:  # pragma: no cover - older Scrapy
+    DownloadTimeoutError = TimeoutError
+    DownloadConnectionRefusedError = ConnectionRefusedError
 
 from crawler.extract import UndecodablePage, decode_body, external_id, text_of
 from crawler.items import CommentItem
@@ -89,8 +95,10 @@ class BoardSpider(scrapy.Spider):
         request = failure.request
         if failure.check(HttpError):
             message = f"HTTP {failure.value.response.status}"
-        elif failure.check(TimeoutError, TCPTimedOutError):
+        elif failure.check(TimeoutError, TCPTimedOutError, DownloadTimeoutError):
             message = "timed out"
+        elif failure.check(ConnectionRefusedError, DownloadConnectionRefusedError):
+            message = "connection refused"
         elif failure.check(DNSLookupError):
             message = "host name not found"
         else:

@@ -21,10 +21,19 @@ from huiying.settings import Settings
 log = logging.getLogger("huiying")
 
 
+def _only_problems_from_libraries(record: logging.LogRecord) -> bool:
+    # Scrapy re-enables its own DEBUG logging on every crawl; the service log wants
+    # their warnings and errors only.
+    noisy = record.name.split(".", 1)[0] in ("scrapy", "twisted", "alembic", "py")
+    return not noisy or record.levelno >= logging.WARNING
+
+
 def _settings() -> Settings:
     settings = settings_module.load()
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_only_problems_from_libraries)
     return settings
 
 
@@ -144,7 +153,8 @@ def crawl(names: tuple[str, ...], source_file: Path | None, output: Path | None)
     configs = enabled_configs(settings, names)
     check_broker(settings)
     stats = run_crawl(configs, settings.database_url,
-                      enqueue=lambda ids: enqueue_comments(settings, ids))
+                      enqueue=lambda ids: enqueue_comments(settings, ids),
+                      settings={"DOWNLOAD_TIMEOUT": settings.crawl_timeout_seconds})
     click.echo(json.dumps({name: s.__dict__ for name, s in stats.items()}, ensure_ascii=False))
 
 

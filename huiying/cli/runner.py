@@ -83,7 +83,6 @@ def _counts(settings: Settings) -> dict:
 
 def run_once(settings: Settings) -> dict:
     from crawler.demo import serve
-
     from crawler.run import crawl
 
     demo = None if load_dir(settings.sources_dir) else serve(new_post_every=None)
@@ -91,7 +90,8 @@ def run_once(settings: Settings) -> dict:
         sync_sources(settings, demo.url if demo else None)
         configs = enabled_configs(settings)
         before = _counts(settings)
-        stats = crawl(configs, settings.database_url, enqueue=None)
+        stats = crawl(configs, settings.database_url, enqueue=None,
+                      settings={"DOWNLOAD_TIMEOUT": settings.crawl_timeout_seconds})
         processed = drain(settings)
     finally:
         if demo:
