@@ -175,7 +175,11 @@ def web(host: str | None, port: int | None) -> None:
     check_reachable(settings.database_url)
     host, port = host or settings.web_host, port or settings.web_port
     click.echo(f"dashboard: http://{host}:{port}/")
-    serve(create_app(), host=host, port=port, threads=8, ident="huiying")
+    # Behind the nginx of deploy/: trust its X-Forwarded-* headers from loopback only.
+    serve(create_app(), host=host, port=port, threads=8, ident="huiying",
+          trusted_proxy="127.0.0.1", trusted_proxy_count=1,
+          trusted_proxy_headers="x-forwarded-for x-forwarded-proto x-forwarded-host",
+          clear_untrusted_proxy_headers=True)
 
 
 @cli.command()
