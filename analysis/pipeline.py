@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
-from analysis.fingerprint import exact_fingerprint
+from analysis.fingerprint import exact_fingerprint, lsh_keys
 from analysis.normalise import normalise
 from analysis.routing import Rule, route
 from analysis.rules import relevance_of, severity_of, topic_of
@@ -29,6 +29,7 @@ class Analysis:
     severity: str = "一般"
     severity_reasons: list[str] = field(default_factory=list)
     fingerprint: str = ""
+    lsh_keys: list[int] = field(default_factory=list)
     model_version: str = ""
     error: str | None = None
 
@@ -74,6 +75,8 @@ def analyse_many(
         result.department = decision.department
         result.route_confidence = decision.confidence
         result.suggestions = decision.suggestions
+        if result.relevant:  # only cases are searched for near-duplicates
+            result.lsh_keys = lsh_keys(text)
     return results
 
 

@@ -9,15 +9,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from analysis import Analysis, analyse_many
+from analysis.fingerprint import containment, is_near_duplicate
 from analysis.routing import Rule
 from huiying.models import (
     Case,
     CaseEvent,
+    CaseSignature,
     CaseStatus,
     Comment,
     Department,
@@ -73,9 +75,33 @@ def _store_analysis(comment: Comment, result: Analysis, now: datetime) -> None:
     comment.processed_at = now
 
 
+def _near_duplicate_case(session: Session, result: Analysis) -> Case | None:
+    """The case whose first text this one nearly repeats (LSH candidates, then containment)."""
+    if not result.lsh_keys:
+        return None
+    shared = func.count(CaseSignature.id)
+    candidates = session.execute(
+        select(CaseSignature.case_id, shared).where(CaseSignature.key.in_(result.lsh_keys))
+        .group_by(CaseSignature.case_id).order_by(shared.desc()).limit(20)
+    ).all()
+    best, best_score = None, 0.0
+    for case_id, _ in candidates:
+        case = session.get(Case, case_id)
+        if case is None or not is_near_duplicate(result.text_norm, case.match_text):
+            continue
+        score = containment(result.text_norm, case.match_text)
+        if score > best_score:
+            best, best_score = case, score
+    return best
+
+
 def _attach_to_case(session: Session, comment: Comment, result: Analysis,
                     departments: dict[str, Department], now: datetime) -> None:
     case = session.scalar(select(Case).where(Case.fingerprint == result.fingerprint))
+    how = "相同诉求"
+    if case is None:
+        case = _near_duplicate_case(session, result)
+        how = "近似重复"
     if case is None:
         try:
             with session.begin_nested():
@@ -91,7 +117,7 @@ def _attach_to_case(session: Session, comment: Comment, result: Analysis,
     comment.case = case
     case.heat += 1
     case.updated_at = now
-    session.add(CaseEvent(case=case, action="merge_comment", note=f"相同诉求：留言 #{comment.id}",
+    session.add(CaseEvent(case=case, action="merge_comment", note=f"{how}：留言 #{comment.id}",
                           data={"comment_id": comment.id}))
 
 
@@ -103,6 +129,7 @@ def _new_case(session: Session, comment: Comment, result: Analysis,
         title=(comment.title or result.text_norm[:60])[:300],
         summary=result.text_norm[:500],
         fingerprint=result.fingerprint,
+        match_text=result.text_norm,
         topic=result.topic,
         severity=result.severity,
         severity_reasons=result.severity_reasons,
@@ -116,6 +143,7 @@ def _new_case(session: Session, comment: Comment, result: Analysis,
     )
     session.add(case)
     session.flush()
+    session.add_all(CaseSignature(case_id=case.id, key=key) for key in result.lsh_keys)
     session.add(CaseEvent(case=case, action="create", to_status=CaseStatus.TRIAGE,
                           note=f"由留言 #{comment.id} 生成", data={"comment_id": comment.id}))
     if department:

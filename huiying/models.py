@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Float,
     ForeignKey,
@@ -144,6 +145,8 @@ class Case(Base):
     title: Mapped[str] = mapped_column(String(300))
     summary: Mapped[str] = mapped_column(Text, default="")
     fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first comment's normalised text: what a near-duplicate is compared with.
+    match_text: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(10), default=CaseStatus.TRIAGE, index=True)
     topic: Mapped[str | None] = mapped_column(String(40))
     severity: Mapped[str] = mapped_column(String(4), default=Severity.GENERAL)
@@ -164,6 +167,16 @@ class Case(Base):
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
     )
+
+
+class CaseSignature(Base):
+    """MinHash LSH band keys of a case: near-duplicate candidates by one indexed lookup."""
+
+    __tablename__ = "case_signature"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    key: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
 class Comment(Base):
