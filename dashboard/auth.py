@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
@@ -25,6 +26,8 @@ login_manager.login_message_category = "warning"
 login_manager.session_protection = "strong"
 
 LOGIN_FAILED = "用户名或密码错误"
+# Checked when the user does not exist, so both failures take as long (no name probing).
+_DUMMY_HASH = generate_password_hash("not-a-password")
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,9 @@ def login():
     if form.validate_on_submit():
         db = get_db()
         user = db.scalar(select(User).where(User.username == form.username.data.strip()))
-        if user is not None and verify_password(user, form.password.data):
+        if user is None:
+            check_password_hash(_DUMMY_HASH, form.password.data)
+        elif verify_password(user, form.password.data):
             session.clear()  # no state from before the login survives it
             login_user(Account.from_user(user))
             return redirect(safe_next(form.next.data) or url_for("cases.index"))
