@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -27,7 +28,9 @@ login_manager.session_protection = "strong"
 
 LOGIN_FAILED = "用户名或密码错误"
 # Checked when the user does not exist, so both failures take as long (no name probing).
-_DUMMY_HASH = generate_password_hash("not-a-password")
+@cache
+def _dummy_hash() -> str:
+    return generate_password_hash("not-a-password")
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,7 @@ def login():
         db = get_db()
         user = db.scalar(select(User).where(User.username == form.username.data.strip()))
         if user is None:
-            check_password_hash(_DUMMY_HASH, form.password.data)
+            check_password_hash(_dummy_hash(), form.password.data)
         elif verify_password(user, form.password.data):
             session.clear()  # no state from before the login survives it
             login_user(Account.from_user(user))
