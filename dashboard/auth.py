@@ -27,6 +27,8 @@ login_manager.login_message_category = "warning"
 login_manager.session_protection = "strong"
 
 LOGIN_FAILED = "用户名或密码错误"
+
+
 # Checked when the user does not exist, so both failures take as long (no name probing).
 @cache
 def _dummy_hash() -> str:
