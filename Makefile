@@ -22,7 +22,8 @@ services:
 
 test: install services
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	HUIYING_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/huiying_dash_test \
+		$(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check .

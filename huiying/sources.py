@@ -132,8 +132,8 @@ def sync(session, configs: list[SourceConfig], *, demo: SourceConfig | None = No
         source.title, source.kind = config.title, config.kind
         source.config, source.enabled = config.as_dict(), config.enabled
         session.add(source)
-    if not demo and "demo" in existing and all(c.name != "demo" for c in configs):
-        existing["demo"].enabled = False
+    if configs and "demo" in existing and all(c.name != "demo" for c in configs):
+        existing["demo"].enabled = False  # real sources configured: the demo has done its job
     session.flush()
     return [c.name for c in wanted if c.enabled]
 

@@ -27,8 +27,7 @@ def production_env(tmp_path, pg_url, redis_url, demo_site):
     write_demo_source(tmp_path / "sources", demo_site.url)
     env = clean_env(HUIYING_DATA_DIR=str(tmp_path / "data"), HUIYING_DATABASE_URL=pg_url,
                     HUIYING_BROKER_URL=redis_url, HUIYING_SOURCES_DIR=str(tmp_path / "sources"),
-                    HUIYING_ADMIN_PASSWORD="admin-password-1", HUIYING_SECRET_KEY="x" * 32,
-                    HUIYING_ENV="production")
+                    HUIYING_ADMIN_PASSWORD="admin-password-1", HUIYING_SECRET_KEY="x" * 32)
     huiying("db", "upgrade", env=env)
     yield env
     with create_engine(pg_url).begin() as db:  # leave the shared test database empty
