@@ -225,12 +225,7 @@ def run(once: bool, as_json: bool) -> None:
     if once:
         from huiying.cli.runner import run_once
 
-        summary = run_once(settings)
-        if as_json:
-            click.echo(json.dumps(summary, ensure_ascii=False))
-        else:
-            for key, value in summary.items():
-                click.echo(f"{key}: {value}")
+        _emit(run_once(settings), as_json)
         _print_admin_password(password)
         return
     from huiying.cli.runner import supervise
@@ -245,8 +240,7 @@ def run(once: bool, as_json: bool) -> None:
 @cli.command()
 @click.option("--engine", default=None, help="Sentiment engine (default HUIYING_SENTIMENT_ENGINE).")
 def analyze(engine: str | None) -> None:
-    """JSONL {"id", "text"} on stdin → JSONL analysis on stdout."""
-    from analysis import analyse_many
+    """JSONL {"id", "text"} on stdin → JSONL analysis on stdout, in batches."""
     from huiying.cases import routing_rules
     from huiying.db import session_scope
     from huiying.errors import InputError
@@ -254,22 +248,35 @@ def analyze(engine: str | None) -> None:
     settings = _settings()
     with session_scope(settings.database_url) as session:
         rules = routing_rules(session)
-    records = []
+    engine = engine or settings.sentiment_engine
+    batch: list[tuple[object, str]] = []
     for number, line in enumerate(sys.stdin, 1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
-            records.append((record.get("id"), str(record["text"])))
+            batch.append((record.get("id"), str(record["text"])))
         except (json.JSONDecodeError, KeyError, AttributeError):
             raise InputError(f"line {number} of the input is not a JSON object with a "
                              '"text" field.') from None
+        if len(batch) >= ANALYZE_BATCH:
+            _analyze_batch(batch, rules, engine)
+            batch = []
+    _analyze_batch(batch, rules, engine)
+
+
+ANALYZE_BATCH = 1000
+
+
+def _analyze_batch(batch: list[tuple[object, str]], rules, engine: str) -> None:
+    from analysis import analyse_many
+    from huiying.errors import InputError
+
     try:
-        results = analyse_many([t for _, t in records], rules=rules,
-                               engine=engine or settings.sentiment_engine)
-    except ValueError as exc:
+        results = analyse_many([text for _, text in batch], rules=rules, engine=engine)
+    except ValueError as exc:  # an unknown engine name
         raise InputError(str(exc)) from None
-    for (ident, _), result in zip(records, results, strict=True):
+    for (ident, _), result in zip(batch, results, strict=True):
         out = {"id": ident, "sentiment": result.sentiment, "label": result.label,
                "relevance": result.relevance, "topic": result.topic,
                "department": result.department, "severity": result.severity,
@@ -286,7 +293,10 @@ def bench(name: str, as_json: bool) -> None:
     """Run one benchmark suite (see `make bench`)."""
     from huiying.cli.bench import run_suite
 
-    result = run_suite(name)
+    _emit(run_suite(name), as_json)
+
+
+def _emit(result: dict, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
     else:
