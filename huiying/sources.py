@@ -31,6 +31,7 @@ class SourceConfig:
     enabled: bool = True
     max_pages: int = 50
     timezone: str = "Asia/Shanghai"
+    interval_minutes: int | None = None  # None: HUIYING_CRAWL_INTERVAL
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -38,7 +39,7 @@ class SourceConfig:
             "name": self.name, "title": self.title, "kind": self.kind,
             "start_urls": self.start_urls, "list": self.list, "detail": self.detail,
             "encoding": self.encoding, "enabled": self.enabled, "max_pages": self.max_pages,
-            "timezone": self.timezone,
+            "timezone": self.timezone, "interval_minutes": self.interval_minutes,
         }
 
 
@@ -85,8 +86,12 @@ def parse_config(data: Any, origin: str = "source config") -> SourceConfig:
     max_pages = data.get("max_pages", 50)
     if not isinstance(max_pages, int) or max_pages < 1:
         raise InputError(f"{origin}: 'max_pages' must be a positive whole number.")
+    interval = data.get("interval_minutes")
+    if interval is not None and (not isinstance(interval, int) or interval < 1):
+        raise InputError(f"{origin}: 'interval_minutes' must be a positive whole number.")
     return SourceConfig(
         name=name,
+        interval_minutes=interval,
         title=str(data.get("title", name)),
         kind=kind,
         start_urls=start_urls,
@@ -140,3 +145,18 @@ def sync(session, configs: list[SourceConfig], *, demo: SourceConfig | None = No
 
 def from_row(config: dict[str, Any], name: str) -> SourceConfig:
     return parse_config(config, f"source {name!r} in the database")
+
+
+def due_source_names(session, now, default_minutes: int) -> list[str]:
+    """Enabled sources whose own interval (or the default) has passed since their last crawl."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from huiying.models import Source
+
+    rows = session.execute(select(Source.name, Source.last_crawled_at, Source.config)
+                           .where(Source.enabled.is_(True))).all()
+    return [name for name, last, config in rows
+            if last is None or now - last >= timedelta(
+                minutes=(config or {}).get("interval_minutes") or default_minutes)]

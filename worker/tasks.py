@@ -5,17 +5,16 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from huiying import settings as settings_module
 from huiying.cases import process_comments as process_comment_ids
 from huiying.cases import unprocessed_ids
 from huiying.db import session_scope
-from huiying.models import Source, utcnow
+from huiying.models import utcnow
 from huiying.queue import BATCH
+from huiying.sources import due_source_names
 from worker.app import app
 
 log = logging.getLogger(__name__)
@@ -50,12 +49,8 @@ def crawl_due_sources() -> list[str]:
     Crawls run as their own processes: Twisted's reactor cannot restart in a worker.
     """
     settings = settings_module.load()
-    cutoff = utcnow() - timedelta(minutes=settings.crawl_interval_minutes)
     with session_scope(settings.database_url) as session:
-        due = list(session.scalars(
-            select(Source.name).where(Source.enabled.is_(True))
-            .where((Source.last_crawled_at.is_(None)) | (Source.last_crawled_at < cutoff))
-        ))
+        due = due_source_names(session, utcnow(), settings.crawl_interval_minutes)
     for name in due:
         result = subprocess.run([sys.executable, "-m", "huiying", "crawl", name],
                                 capture_output=True, text=True, timeout=CRAWL_TIMEOUT_SECONDS)

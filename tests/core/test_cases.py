@@ -70,3 +70,21 @@ def test_unclear_department_goes_to_triage(database):
         process_comments(session, ids)
         case = session.scalar(select(Case))
         assert case.status == CaseStatus.TRIAGE and case.department is None
+
+
+def test_due_sources_follow_their_own_interval(database):
+    from datetime import timedelta
+
+    from huiying.sources import due_source_names
+
+    now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    with session_scope(database) as session:
+        session.add_all([
+            Source(name="never", config={}),
+            Source(name="fast", config={"interval_minutes": 2}, last_crawled_at=now - timedelta(minutes=3)),
+            Source(name="slow", config={}, last_crawled_at=now - timedelta(minutes=10)),
+            Source(name="off", config={}, enabled=False),
+        ])
+    with session_scope(database) as session:
+        assert sorted(due_source_names(session, now, default_minutes=30)) == ["fast", "never"]
+        assert sorted(due_source_names(session, now, default_minutes=5)) == ["fast", "never", "slow"]
