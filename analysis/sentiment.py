@@ -65,8 +65,14 @@ class NgramSentiment:
 
     name = "default"
 
-    def __init__(self, weights: np.ndarray, bias: float, calibration: tuple[float, float],
-                 config: FeatureConfig, meta: dict):
+    def __init__(
+        self,
+        weights: np.ndarray,
+        bias: float,
+        calibration: tuple[float, float],
+        config: FeatureConfig,
+        meta: dict,
+    ):
         self.weights = np.ascontiguousarray(weights, dtype=np.float32)
         self.bias = float(bias)
         self.calibration = (float(calibration[0]), float(calibration[1]))
@@ -152,18 +158,18 @@ class SnowNLPSentiment:
         return out
 
 
-_ENGINES = {"default": NgramSentiment.load, "snownlp": SnowNLPSentiment}
+ENGINES = {"default": NgramSentiment.load, "snownlp": SnowNLPSentiment}
 _cache: dict[str, SentimentEngine] = {}
 _lock = threading.Lock()
 
 
 def get_engine(name: str = "default") -> SentimentEngine:
     """The named engine, built once per process."""
-    if name not in _ENGINES:
-        raise ValueError(f"unknown sentiment engine {name!r}; choose one of: {', '.join(_ENGINES)}")
+    if name not in ENGINES:
+        raise ValueError(f"unknown sentiment engine {name!r}; choose one of: {', '.join(ENGINES)}")
     with _lock:
         if name not in _cache:
-            _cache[name] = _ENGINES[name]()
+            _cache[name] = ENGINES[name]()
         return _cache[name]
 
 

@@ -66,9 +66,7 @@ def _matrix(texts: Sequence[str], cfg: FeatureConfig):
     import scipy.sparse as sp
 
     doc, col, val = featurise(texts, cfg)
-    return sp.csr_matrix(
-        (val.astype(np.float64), (doc, col)), shape=(len(texts), 1 << cfg.hash_bits)
-    )
+    return sp.csr_matrix((val.astype(np.float64), (doc, col)), shape=(len(texts), 1 << cfg.hash_bits))
 
 
 def _nb_ratio(X, y: np.ndarray, alpha: float) -> np.ndarray:
@@ -127,8 +125,9 @@ def _platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         p = 1.0 / (1.0 + np.exp(-z))
         g = np.array([np.dot(p - t, scores), np.sum(p - t)])
         wgt = p * (1 - p) + 1e-12
-        hess = np.array([[np.dot(wgt, scores * scores), np.dot(wgt, scores)],
-                         [np.dot(wgt, scores), wgt.sum()]]) + 1e-9 * np.eye(2)
+        hess = np.array(
+            [[np.dot(wgt, scores * scores), np.dot(wgt, scores)], [np.dot(wgt, scores), wgt.sum()]]
+        ) + 1e-9 * np.eye(2)
         step = np.linalg.solve(hess, g)
         a, c = a - step[0], c - step[1]
         if np.abs(step).max() < 1e-10:
@@ -236,9 +235,7 @@ def cross_validate(
         tr, te = fold != f, fold == f
         w, b = _fit_linear(X[tr], y[tr], None if sw is None else sw[tr], params, seed)
         correct[te] = (_scores(X[te], w, b) > 0) == (y[te] == 1)
-    per_file = {
-        Path(p).name: round(float(correct[group == i].mean()), 4) for i, p in enumerate(csv_paths)
-    }
+    per_file = {Path(p).name: round(float(correct[group == i].mean()), 4) for i, p in enumerate(csv_paths)}
     return {"folds": folds, "seed": seed, "accuracy": per_file}
 
 
@@ -272,12 +269,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not Path(path).is_file():
             print(f"error: no such data file: {path}", file=sys.stderr)
             return 2
-    result: dict = {}
     cv = cross_validate(args.data, seed=args.seed) if args.cv else None
-    if args.out is not None:
-        result = train(args.data, seed=args.seed, out_dir=args.out, cv=cv)
-    else:
-        result = {"cv": cv}
+    if args.out is None:
+        print(json.dumps({"cv": cv}, ensure_ascii=False, indent=2, sort_keys=True))
+        return 0
+    result = train(args.data, seed=args.seed, out_dir=args.out, cv=cv)
     print(json.dumps(result, ensure_ascii=False, indent=2, sort_keys=True))
     return 0
 
