@@ -130,6 +130,8 @@ def featurise(texts: Sequence[str], cfg: FeatureConfig) -> tuple[np.ndarray, np.
 
     h = np.zeros(len(c64), dtype=np.uint64)
     bad = np.zeros(len(c64), dtype=bool)
+    edge = int(cfg.extra.get("edge", 0)) if cfg.extra else 0
+    sep_pos = np.flatnonzero(sep)
     for k in range(1, cfg.ngram_max + 1):
         # h[i] is the hash of the k-gram starting at i; bad[i] marks windows that
         # cross a separator.
@@ -142,6 +144,16 @@ def featurise(texts: Sequence[str], cfg: FeatureConfig) -> tuple[np.ndarray, np.
             ok = ~bad
             hashes.append(h[ok])
             docs.append(doc_at[:length][ok])
+        if k <= 2 and edge:
+            # the same n-gram again, marked as near the start / near the end of the text
+            d = doc_at[:length]
+            i = np.arange(length)
+            head = ~bad & (i - sep_pos[np.minimum(d, n)] - 1 < edge)
+            tail = ~bad & (sep_pos[np.minimum(d + 1, n)] - (i + k) < edge)
+            hashes.append(_mix(h[head] + np.uint64(0x4E4E)))
+            docs.append(d[head])
+            hashes.append(_mix(h[tail] + np.uint64(0x7A7A)))
+            docs.append(d[tail])
 
     if cfg.negation_window > 0:
         neg = np.isin(cps, np.array([ord(ch) for ch in cfg_negators(cfg)], dtype=np.uint32))

@@ -27,8 +27,10 @@ MODEL_DIR = Path(__file__).resolve().parent / "models" / "sentiment"
 WEIGHTS_FILE = "weights.npz"
 META_FILE = "model.json"
 
-# Texts featurised together; bounds the memory one call can take.
+# Texts featurised together: at most BATCH texts and about BATCH_CHARS
+# characters, which bounds the memory one call can take (~100 bytes a char).
 BATCH = 4096
+BATCH_CHARS = 400_000
 
 
 @runtime_checkable
@@ -108,13 +110,22 @@ class NgramSentiment:
     def decision_function(self, texts: Sequence[str]) -> np.ndarray:
         """Raw linear scores (before calibration) for a batch."""
         out = np.empty(len(texts), dtype=np.float64)
-        for start in range(0, len(texts), BATCH):
-            chunk = texts[start : start + BATCH]
+        for start, stop in self._chunks(texts):
+            chunk = texts[start:stop]
             doc, col, val = featurise(chunk, self.config)
-            out[start : start + len(chunk)] = (
-                np.bincount(doc, weights=self.weights[col] * val, minlength=len(chunk)) + self.bias
-            )
-        return out
+            out[start:stop] = np.bincount(doc, weights=self.weights[col] * val, minlength=len(chunk))
+        return out + self.bias
+
+    def _chunks(self, texts: Sequence[str]):
+        cap = self.config.max_chars
+        start, chars = 0, 0
+        for i, t in enumerate(texts):
+            chars += min(len(t), cap) if isinstance(t, str) else 16
+            if i + 1 - start >= BATCH or chars >= BATCH_CHARS:
+                yield start, i + 1
+                start, chars = i + 1, 0
+        if start < len(texts):
+            yield start, len(texts)
 
     def predict_proba(self, texts: Sequence[str]) -> list[float]:
         if isinstance(texts, str):

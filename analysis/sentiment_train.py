@@ -31,7 +31,9 @@ from analysis.sentiment import META_FILE, WEIGHTS_FILE, SentimentEngine, write_n
 
 VERSION_PREFIX = "sent-ngram-2026.11"
 
-DEFAULT_FEATURES = FeatureConfig(ngram_min=1, ngram_max=3, hash_bits=20, emoticons=True)
+DEFAULT_FEATURES = FeatureConfig(
+    ngram_min=1, ngram_max=3, hash_bits=20, emoticons=True, extra={"emoticon_position": True}
+)
 DEFAULT_PARAMS = {
     "classifier": "svm",  # "svm" (L2-loss linear SVM) or "logreg"
     "C": 0.3,
