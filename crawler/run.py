@@ -1,0 +1,44 @@
+"""Run spiders in this process (one reactor run: call once per process)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+
+from scrapy import signals
+from scrapy.crawler import CrawlerProcess
+
+from crawler.settings import SCRAPY_SETTINGS
+from crawler.spiders.board import BoardSpider
+from crawler.store import CrawlStats, Store
+from huiying.sources import SourceConfig
+
+
+def _process(overrides: dict | None) -> CrawlerProcess:
+    return CrawlerProcess({**SCRAPY_SETTINGS, **(overrides or {})})
+
+
+def crawl(configs: list[SourceConfig], database_url: str,
+          enqueue: Callable[[list[int]], object] | None = None,
+          settings: dict | None = None) -> dict[str, CrawlStats]:
+    """Crawl each source once and store what it yields; return stats per source."""
+    process = _process(settings)
+    stores: dict[str, Store] = {}
+    for config in configs:
+        store = Store(database_url, config, enqueue)
+        stores[config.name] = store
+        process.crawl(BoardSpider, config=config, store=store)
+    process.start()
+    return {name: store.stats for name, store in stores.items()}
+
+
+def crawl_to_items(config: SourceConfig, settings: dict | None = None) -> list[dict]:
+    """Crawl without storing (for `huiying crawl --source-file … --output`)."""
+    items: list[dict] = []
+    process = _process(settings)
+    crawler = process.create_crawler(BoardSpider)
+    crawler.signals.connect(lambda item, **_: items.append(asdict(item)),
+                            signal=signals.item_scraped, weak=False)
+    process.crawl(crawler, config=config)
+    process.start()
+    return items

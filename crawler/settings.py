@@ -1,0 +1,25 @@
+"""Scrapy settings: polite by default (see STYLE.md, Scrapy)."""
+
+from huiying import __version__
+
+SCRAPY_SETTINGS = {
+    "BOT_NAME": "huiying",
+    "USER_AGENT": f"Huiying/{__version__} (+https://github.com/huiying; public-opinion monitor)",
+    "ROBOTSTXT_OBEY": True,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
+    "AUTOTHROTTLE_ENABLED": True,
+    "AUTOTHROTTLE_START_DELAY": 0.0,
+    "AUTOTHROTTLE_TARGET_CONCURRENCY": 1.0,
+    "DOWNLOAD_DELAY": 0,
+    "DOWNLOAD_TIMEOUT": 20,
+    "DOWNLOAD_MAXSIZE": 8 * 1024 * 1024,  # a hostile huge page is cut off, not read
+    "DOWNLOAD_WARNSIZE": 2 * 1024 * 1024,
+    "RETRY_TIMES": 1,
+    "CLOSESPIDER_ERRORCOUNT": 50,
+    "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 500},
+    "LOG_LEVEL": "WARNING",
+    "LOG_INSTALL_ROOT_HANDLER": False,  # the huiying command configures logging
+    "TELNETCONSOLE_ENABLED": False,
+    "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
+    "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+}

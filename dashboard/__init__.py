@@ -1,0 +1,51 @@
+"""The Flask dashboard: an application factory, nothing happens at import time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, redirect, url_for
+from flask_bootstrap import Bootstrap5
+from flask_wtf.csrf import CSRFProtect
+
+from huiying import settings as settings_module
+
+csrf = CSRFProtect()
+bootstrap = Bootstrap5()
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Defaults → HUIYING_* settings → test overrides; then extensions and blueprints."""
+    app = Flask(__name__)
+    settings = settings_module.load()
+    app.config.from_mapping(
+        SECRET_KEY=settings.secret_key,
+        DATABASE_URL=settings.database_url,
+        TIMEZONE=settings.timezone,
+        PRODUCTION=settings.production,
+        BOOTSTRAP_SERVE_LOCAL=True,  # government intranets often cannot reach a CDN
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.production,
+        CASES_PER_PAGE=25,
+    )
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    from dashboard import auth, cases, db, filters, health, security
+
+    db.init_app(app)
+    auth.login_manager.init_app(app)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    security.init_app(app)
+    filters.init_app(app)
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(cases.bp)
+    app.register_blueprint(health.bp)
+    app.add_url_rule("/", "index", lambda: redirect(url_for("cases.index")))
+    return app

@@ -1,0 +1,61 @@
+"""Who may see what — the only place where roles are checked.
+
+Department users see the cases assigned to their department; admin, press office and
+leaders see all. A case one may not see is reported as missing (404), never as forbidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort
+from flask_login import current_user, login_required
+from sqlalchemy import Select, false, select
+from sqlalchemy.orm import Session
+
+from huiying.models import Case, Role
+
+ALL_ROLES = tuple(Role)
+SEE_ALL_CASES = {Role.ADMIN, Role.PRESS, Role.LEADER}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def require_roles(*roles: str) -> Callable[[F], F]:
+    """Log in first (redirect to the login page), then 403 unless the role is one of `roles`."""
+    allowed = set(roles)
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if current_user.role not in allowed:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def visible_cases(query: Select, user: Any) -> Select:
+    """Restrict a query over Case to the cases `user` may see."""
+    if user.role in SEE_ALL_CASES:
+        return query
+    if user.role == Role.DEPARTMENT and user.department_id is not None:
+        return query.where(Case.department_id == user.department_id)
+    return query.where(false())  # unknown role or department missing: nothing
+
+
+def can_see_all_departments(user: Any) -> bool:
+    return user.role in SEE_ALL_CASES
+
+
+def get_visible_case_or_404(session: Session, case_id: int, user: Any, *options: Any) -> Case:
+    query = visible_cases(select(Case).where(Case.id == case_id), user).options(*options)
+    case = session.scalar(query)
+    if case is None:
+        abort(404)
+    return case

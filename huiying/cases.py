@@ -1,0 +1,167 @@
+"""From stored comments to cases: analyse, fold reposts, route, start the clock.
+
+Everything here is idempotent: a comment is processed once whatever the number of
+messages that name it, so a redelivered or swept id costs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from analysis import Analysis, analyse_many
+from analysis.fingerprint import containment, is_near_duplicate
+from analysis.routing import Rule
+from huiying.models import (
+    Case,
+    CaseEvent,
+    CaseSignature,
+    CaseStatus,
+    Comment,
+    Department,
+    RoutingRule,
+    Severity,
+    utcnow,
+)
+
+# Hours to the first response for 政务舆情 (国办发〔2016〕61号): major within 5 h, others 48 h.
+RESPONSE_HOURS = {Severity.MAJOR: 5, Severity.SERIOUS: 48, Severity.GENERAL: 48}
+
+
+def routing_rules(session: Session) -> list[Rule]:
+    rows = session.execute(
+        select(RoutingRule.topic, RoutingRule.keyword, RoutingRule.priority, Department.name)
+        .join(Department, RoutingRule.department_id == Department.id)
+    )
+    return [Rule(department=d, topic=t, keyword=k, priority=p) for t, k, p, d in rows]
+
+
+def process_comments(session: Session, ids: Sequence[int], *, engine: str = "snownlp") -> int:
+    """Analyse the still-unprocessed comments among `ids`; return how many were processed."""
+    query = select(Comment).where(Comment.id.in_(ids), Comment.processed_at.is_(None))
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        # Two workers given the same id: one takes it, the other skips it.
+        query = query.with_for_update(skip_locked=True)
+    comments = list(session.scalars(query.order_by(Comment.id)))
+    if not comments:
+        return 0
+    results = analyse_many([(c.title, c.body) for c in comments],
+                           rules=routing_rules(session), engine=engine)
+    departments = {d.name: d for d in session.scalars(select(Department))}
+    now = utcnow()
+    for comment, result in zip(comments, results, strict=True):
+        _store_analysis(comment, result, now)
+        if result.relevant and not result.error:
+            _attach_to_case(session, comment, result, departments, now)
+    session.commit()
+    return len(comments)
+
+
+def _store_analysis(comment: Comment, result: Analysis, now: datetime) -> None:
+    comment.text_norm = result.text_norm
+    comment.relevance = result.relevance
+    comment.relevant = result.relevant
+    comment.sentiment = result.sentiment
+    comment.sentiment_label = result.label
+    comment.topic = result.topic
+    comment.severity = result.severity
+    comment.fingerprint = result.fingerprint
+    comment.model_version = result.model_version
+    comment.analysis_error = result.error
+    comment.processed_at = now
+
+
+def _near_duplicate_case(session: Session, result: Analysis) -> Case | None:
+    """The case whose first text this one nearly repeats (LSH candidates, then containment)."""
+    if not result.lsh_keys:
+        return None
+    shared = func.count(CaseSignature.id)
+    candidates = session.execute(
+        select(CaseSignature.case_id, shared).where(CaseSignature.key.in_(result.lsh_keys))
+        .group_by(CaseSignature.case_id).order_by(shared.desc()).limit(20)
+    ).all()
+    best, best_score = None, 0.0
+    for case_id, _ in candidates:
+        case = session.get(Case, case_id)
+        if case is None or not is_near_duplicate(result.text_norm, case.match_text):
+            continue
+        score = containment(result.text_norm, case.match_text)
+        if score > best_score:
+            best, best_score = case, score
+    return best
+
+
+def _attach_to_case(session: Session, comment: Comment, result: Analysis,
+                    departments: dict[str, Department], now: datetime) -> None:
+    case = session.scalar(select(Case).where(Case.fingerprint == result.fingerprint))
+    how = "相同诉求"
+    if case is None:
+        case = _near_duplicate_case(session, result)
+        how = "近似重复"
+    if case is None:
+        try:
+            with session.begin_nested():
+                case = _new_case(session, comment, result, departments, now)
+        except IntegrityError:
+            # Another worker created the same case a moment ago: join it instead.
+            case = session.scalar(select(Case).where(Case.fingerprint == result.fingerprint))
+            if case is None:
+                raise
+        else:
+            comment.case = case
+            return
+    comment.case = case
+    case.heat += 1
+    case.updated_at = now
+    session.add(CaseEvent(case=case, action="merge_comment", note=f"{how}：留言 #{comment.id}",
+                          data={"comment_id": comment.id}))
+
+
+def _new_case(session: Session, comment: Comment, result: Analysis,
+              departments: dict[str, Department], now: datetime) -> Case:
+    department = departments.get(result.department) if result.department else None
+    first_seen = comment.published_at or now
+    case = Case(
+        title=(comment.title or result.text_norm[:60])[:300],
+        summary=result.text_norm[:500],
+        fingerprint=result.fingerprint,
+        match_text=result.text_norm,
+        topic=result.topic,
+        severity=result.severity,
+        severity_reasons=result.severity_reasons,
+        sentiment=result.sentiment,
+        sentiment_label=result.label,
+        first_seen_at=first_seen,
+        # The clock starts when the bureau learns of the matter, not when it was written.
+        due_at=now + timedelta(hours=RESPONSE_HOURS[Severity(result.severity)]),
+        status=CaseStatus.ASSIGNED if department else CaseStatus.TRIAGE,
+        department=department,
+    )
+    session.add(case)
+    session.flush()
+    session.add_all(CaseSignature(case_id=case.id, key=key) for key in result.lsh_keys)
+    session.add(CaseEvent(case=case, action="create", to_status=CaseStatus.TRIAGE,
+                          note=f"由留言 #{comment.id} 生成", data={"comment_id": comment.id}))
+    if department:
+        session.add(CaseEvent(
+            case=case, action="assign", from_status=CaseStatus.TRIAGE,
+            to_status=CaseStatus.ASSIGNED, note=f"按分办规则派至{department.name}",
+            data={"department": department.name, "confidence": result.route_confidence},
+        ))
+    else:
+        session.add(CaseEvent(
+            case=case, action="triage", to_status=CaseStatus.TRIAGE,
+            note="无法确定承办科室，待宣传办研判",
+            data={"suggestions": result.suggestions},
+        ))
+    return case
+
+
+def unprocessed_ids(session: Session, limit: int = 10_000) -> list[int]:
+    return list(session.scalars(
+        select(Comment.id).where(Comment.processed_at.is_(None)).order_by(Comment.id).limit(limit)
+    ))

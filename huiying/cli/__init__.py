@@ -1,0 +1,310 @@
+"""The `huiying` command: the one place that wires crawler, worker and dashboard together.
+
+Errors a user can fix are printed as one sentence on stderr with exit status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from huiying import __version__
+from huiying import settings as settings_module
+from huiying.errors import HuiyingError
+from huiying.settings import Settings
+
+log = logging.getLogger("huiying")
+
+
+def _only_problems_from_libraries(record: logging.LogRecord) -> bool:
+    # Scrapy re-enables its own DEBUG logging on every crawl; the service log wants
+    # their warnings and errors only.
+    noisy = record.name.split(".", 1)[0] in ("scrapy", "twisted", "alembic", "py")
+    return not noisy or record.levelno >= logging.WARNING
+
+
+def _settings() -> Settings:
+    settings = settings_module.load()
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_only_problems_from_libraries)
+    return settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="huiying")
+def cli() -> None:
+    """Huiying (回应): public-opinion monitoring and response."""
+    settings_module.warn_unknown_variables()
+
+
+# --- database and users -------------------------------------------------------------------
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the newest schema."""
+    from huiying.bootstrap import prepare
+
+    settings = _settings()
+    password = prepare(settings)
+    click.echo(f"database is up to date: {settings_module.mask_url(settings.database_url)}")
+    _print_admin_password(password)
+
+
+def _print_admin_password(password: str | None) -> None:
+    if password:
+        click.echo(f"First administrator created: user 'admin', password '{password}' "
+                   "(shown only this once; change it after logging in).")
+
+
+@cli.group()
+def users() -> None:
+    """Accounts."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["admin", "press", "department", "leader"]))
+@click.option("--department", help="Department name, for role 'department'.")
+@click.option("--email")
+def users_add(username: str, role: str, department: str | None, email: str | None) -> None:
+    """Create a user; the password comes from HUIYING_NEW_PASSWORD or a prompt."""
+    from huiying.db import session_scope
+    from huiying.users import create_user
+
+    settings = _settings()
+    password = os.environ.get("HUIYING_NEW_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True)
+    with session_scope(settings.database_url) as session:
+        create_user(session, username, password, role, department, email)
+    click.echo(f"user {username!r} created with role {role}")
+
+
+@users.command("token")
+@click.argument("username")
+def users_token(username: str) -> None:
+    """Print a new API token (Authorization: Bearer …); the old one stops working."""
+    from huiying.db import session_scope
+    from huiying.users import new_api_token
+
+    settings = _settings()
+    with session_scope(settings.database_url) as session:
+        click.echo(new_api_token(session, username))
+
+
+# --- sources and crawling -----------------------------------------------------------------
+
+@cli.group()
+def sources() -> None:
+    """Source configurations."""
+
+
+@sources.command("check")
+@click.argument("file", type=click.Path(path_type=Path))
+def sources_check(file: Path) -> None:
+    """Validate a source config and show what its first list page yields."""
+    from crawler.run import crawl_to_items
+    from huiying.sources import load_file
+
+    config = load_file(file)
+    first_page = type(config)(**{**config.__dict__, "max_pages": 1})
+    items = crawl_to_items(first_page)
+    click.echo(f"{file}: valid; the first list page yields {len(items)} comments")
+    for item in items[:5]:
+        click.echo(f"  [{item['external_id']}] {item['title'][:60]}")
+
+
+@cli.command()
+@click.argument("names", nargs=-1)
+@click.option("--source-file", type=click.Path(path_type=Path),
+              help="Crawl this config without storing anything.")
+@click.option("--output", type=click.Path(path_type=Path), help="JSONL file for --source-file.")
+def crawl(names: tuple[str, ...], source_file: Path | None, output: Path | None) -> None:
+    """Crawl the named sources (default: all enabled) once, store and enqueue."""
+    if source_file:
+        from crawler.run import crawl_to_items
+        from huiying.sources import load_file
+
+        items = crawl_to_items(load_file(source_file))
+        lines = "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items)
+        if output:
+            output.write_text(lines, encoding="utf-8")
+        else:
+            sys.stdout.write(lines)
+        click.echo(f"{len(items)} comments", err=True)
+        return
+    from crawler.run import crawl as run_crawl
+    from huiying.cli.runner import enabled_configs, sync_sources
+    from huiying.queue import check_broker, enqueue_comments
+
+    settings = _settings()
+    sync_sources(settings)
+    configs = enabled_configs(settings, names)
+    check_broker(settings)
+    stats = run_crawl(configs, settings.database_url,
+                      enqueue=lambda ids: enqueue_comments(settings, ids),
+                      settings={"DOWNLOAD_TIMEOUT": settings.crawl_timeout_seconds})
+    click.echo(json.dumps({name: s.__dict__ for name, s in stats.items()}, ensure_ascii=False))
+
+
+# --- processes ----------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--host", default=None, help="Address to listen on (default HUIYING_WEB_HOST).")
+@click.option("--port", default=None, type=int, help="Port (default HUIYING_WEB_PORT).")
+def web(host: str | None, port: int | None) -> None:
+    """Serve the dashboard."""
+    from waitress import serve
+
+    from dashboard import create_app
+
+    settings = _settings()
+    from huiying.db import check_reachable
+
+    check_reachable(settings.database_url)
+    host, port = host or settings.web_host, port or settings.web_port
+    click.echo(f"dashboard: http://{host}:{port}/")
+    # Behind the nginx of deploy/: trust its X-Forwarded-* headers from loopback only.
+    serve(create_app(), host=host, port=port, threads=8, ident="huiying",
+          trusted_proxy="127.0.0.1", trusted_proxy_count=1,
+          trusted_proxy_headers="x-forwarded-for x-forwarded-proto x-forwarded-host",
+          clear_untrusted_proxy_headers=True)
+
+
+@cli.command()
+@click.option("--concurrency", default=2, show_default=True, type=int)
+def worker(concurrency: int) -> None:
+    """Run a Celery worker (analysis, sweeps, scheduled crawls)."""
+    from huiying.db import check_reachable
+    from huiying.queue import check_broker
+
+    settings = _settings()
+    check_reachable(settings.database_url)
+    check_broker(settings)
+    from worker.app import app
+
+    argv = ["worker", f"--loglevel={settings.log_level}", f"--concurrency={concurrency}"]
+    if settings.broker_url.startswith("filesystem"):
+        argv += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    app.worker_main(argv)
+
+
+@cli.command()
+def scheduler() -> None:
+    """Run the one periodic scheduler (celery beat). Run exactly one per installation."""
+    from huiying.queue import check_broker
+
+    settings = _settings()
+    check_broker(settings)
+    from worker.app import app
+
+    app.start(["beat", f"--loglevel={settings.log_level}",
+               f"--schedule={settings.data_dir / 'celerybeat-schedule'}"])
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Crawl every enabled source once, process all, exit.")
+@click.option("--json", "as_json", is_flag=True, help="With --once: print the summary as JSON.")
+def run(once: bool, as_json: bool) -> None:
+    """Start everything (web, worker, scheduler, crawls) on the configured settings."""
+    from huiying.bootstrap import prepare
+
+    settings = _settings()
+    password = prepare(settings)
+    if once:
+        from huiying.cli.runner import run_once
+
+        summary = run_once(settings)
+        if as_json:
+            click.echo(json.dumps(summary, ensure_ascii=False))
+        else:
+            for key, value in summary.items():
+                click.echo(f"{key}: {value}")
+        _print_admin_password(password)
+        return
+    from huiying.cli.runner import supervise
+    from huiying.queue import check_broker
+
+    check_broker(settings)
+    supervise(settings, password)
+
+
+# --- analysis -----------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--engine", default=None, help="Sentiment engine (default HUIYING_SENTIMENT_ENGINE).")
+def analyze(engine: str | None) -> None:
+    """JSONL {"id", "text"} on stdin → JSONL analysis on stdout."""
+    from analysis import analyse_many
+    from huiying.cases import routing_rules
+    from huiying.db import session_scope
+    from huiying.errors import InputError
+
+    settings = _settings()
+    with session_scope(settings.database_url) as session:
+        rules = routing_rules(session)
+    records = []
+    for number, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            records.append((record.get("id"), str(record["text"])))
+        except (json.JSONDecodeError, KeyError, AttributeError):
+            raise InputError(f"line {number} of the input is not a JSON object with a "
+                             '"text" field.') from None
+    try:
+        results = analyse_many([t for _, t in records], rules=rules,
+                               engine=engine or settings.sentiment_engine)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    for (ident, _), result in zip(records, results, strict=True):
+        out = {"id": ident, "sentiment": result.sentiment, "label": result.label,
+               "relevance": result.relevance, "topic": result.topic,
+               "department": result.department, "severity": result.severity,
+               "model_version": result.model_version}
+        if result.error:
+            out["error"] = result.error
+        click.echo(json.dumps(out, ensure_ascii=False))
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def bench(name: str, as_json: bool) -> None:
+    """Run one benchmark suite (see `make bench`)."""
+    from huiying.cli.bench import run_suite
+
+    result = run_suite(name)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        for key, value in result.items():
+            click.echo(f"{key}: {value}")
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="huiying", standalone_mode=False)
+    except HuiyingError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)

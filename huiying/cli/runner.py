@@ -1,0 +1,215 @@
+"""`huiying run`: one-shot (`--once`) and supervised (child processes) modes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from importlib.resources import files
+
+import click
+import yaml
+from sqlalchemy import func, select
+
+from huiying.cases import process_comments, unprocessed_ids
+from huiying.db import session_scope
+from huiying.errors import HuiyingError
+from huiying.models import Case, Comment, CrawlError, Department, Source
+from huiying.settings import Settings
+from huiying.sources import SourceConfig, from_row, load_dir, parse_config, sync
+
+log = logging.getLogger("huiying.run")
+DRAIN_BATCH = 200
+
+
+def demo_config(url: str) -> SourceConfig:
+    text = files("crawler").joinpath("sources/demo.yml").read_text("utf-8")
+    return parse_config(yaml.safe_load(text.replace("{demo_url}", url)), "demo source")
+
+
+def sync_sources(settings: Settings, demo_url: str | None = None) -> list[str]:
+    """Register configured sources; with none configured, the demo (when it is served)."""
+    configs = load_dir(settings.sources_dir)
+    demo = demo_config(demo_url) if demo_url and not configs else None
+    with session_scope(settings.database_url) as session:
+        return sync(session, configs, demo=demo)
+
+
+def enabled_configs(settings: Settings, names: tuple[str, ...] = ()) -> list[SourceConfig]:
+    with session_scope(settings.database_url) as session:
+        rows = {r.name: r for r in session.scalars(select(Source).where(Source.enabled.is_(True)))}
+        unknown = [n for n in names if n not in rows]
+        if unknown:
+            raise HuiyingError(f"no enabled source named {', '.join(unknown)}; "
+                               f"enabled sources: {', '.join(sorted(rows)) or 'none'}.")
+        return [from_row(r.config, r.name) for r in rows.values() if not names or r.name in names]
+
+
+def drain(settings: Settings) -> int:
+    """Process every stored-but-unprocessed comment in this process."""
+    total = 0
+    while True:
+        with session_scope(settings.database_url) as session:
+            ids = unprocessed_ids(session, limit=DRAIN_BATCH)
+            if not ids:
+                return total
+            done = process_comments(session, ids, engine=settings.sentiment_engine)
+        if done == 0:  # another process holds them; the sweep will see to it
+            return total
+        total += done
+
+
+def _counts(settings: Settings) -> dict:
+    with session_scope(settings.database_url) as session:
+        by_department = dict(session.execute(
+            select(Department.name, func.count(Case.id))
+            .join(Case, Case.department_id == Department.id).group_by(Department.name)
+        ).all())
+        triage = session.scalar(select(func.count(Case.id)).where(Case.department_id.is_(None)))
+        if triage:
+            by_department["待研判"] = triage
+        return {
+            "comments": session.scalar(select(func.count(Comment.id))),
+            "cases": session.scalar(select(func.count(Case.id))),
+            "errors": session.scalar(select(func.count(CrawlError.id))),
+            "by_department": by_department,
+        }
+
+
+def run_once(settings: Settings) -> dict:
+    from crawler.demo import serve
+    from crawler.run import crawl
+
+    demo = None if load_dir(settings.sources_dir) else serve(new_post_every=None)
+    try:
+        sync_sources(settings, demo.url if demo else None)
+        configs = enabled_configs(settings)
+        before = _counts(settings)
+        stats = crawl(configs, settings.database_url, enqueue=None,
+                      settings={"DOWNLOAD_TIMEOUT": settings.crawl_timeout_seconds})
+        processed = drain(settings)
+    finally:
+        if demo:
+            demo.shutdown()
+    after = _counts(settings)
+    return {
+        "sources": len(configs),
+        "comments": after["comments"],
+        "cases": after["cases"],
+        "new_comments": after["comments"] - before["comments"],
+        "new_cases": after["cases"] - before["cases"],
+        "processed": processed,
+        "by_department": after["by_department"],
+        "errors": [e for s in stats.values() for e in s.errors],
+    }
+
+
+# --- supervised mode ----------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(url: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own loopback URL
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise HuiyingError(f"{url} did not answer within {seconds:.0f} s; see the messages above.")
+
+
+class Child:
+    def __init__(self, name: str, argv: list[str], restart: bool = True) -> None:
+        self.name, self.argv, self.restart = name, argv, restart
+        self.process: subprocess.Popen | None = None
+        self.crashes: list[float] = []
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.argv)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+
+
+def supervise(settings: Settings, admin_password: str | None) -> None:
+    """Run web, worker, scheduler (and the demo site) as children until Ctrl-C."""
+    python = sys.executable
+    os.environ["HUIYING_DATA_DIR"] = str(settings.data_dir)  # children must agree
+    children: list[Child] = []
+    if not load_dir(settings.sources_dir):
+        port = _free_port()
+        demo = Child("demo", [python, "-m", "crawler.demo.server", "--port", str(port)])
+        demo.start()
+        children.append(demo)
+        demo_url = f"http://127.0.0.1:{port}"
+        _wait_for(demo_url + "/robots.txt")
+        sync_sources(settings, demo_url)
+        click.echo(f"No sources configured: serving the demo board at {demo_url}/")
+    else:
+        sync_sources(settings)
+    for name in ("web", "worker", "scheduler"):
+        children.append(Child(name, [python, "-m", "huiying", name]))
+    # The first crawl starts now rather than at the scheduler's first tick.
+    children.append(Child("crawl", [python, "-m", "huiying", "crawl"], restart=False))
+    for child in children[-4:]:
+        child.start()
+
+    stopping = False
+
+    def _stop(signum, _frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    url = f"http://{settings.web_host}:{settings.web_port}/"
+    try:
+        _wait_for(url + "healthz", seconds=60)
+    except HuiyingError:
+        stopping = True
+        log.error("the dashboard did not start")
+    else:
+        click.echo(f"Huiying is running: open {url} (Ctrl-C stops everything)")
+        if admin_password:
+            click.echo(f"Log in as 'admin' with password '{admin_password}' "
+                       "(shown only this once; change it after logging in).")
+        else:
+            click.echo("Log in with your account (first admin: user 'admin').")
+    failed = False
+    while not stopping:
+        time.sleep(1)
+        for child in children:
+            code = child.process.poll() if child.process else None
+            if code is None or not child.restart:
+                continue
+            now = time.monotonic()
+            child.crashes = [t for t in child.crashes if now - t < 60] + [now]
+            if len(child.crashes) > 5:
+                log.error("%s keeps failing (exit %s); stopping everything", child.name, code)
+                stopping = failed = True
+                break
+            log.warning("%s exited with %s; restarting it", child.name, code)
+            child.start()
+    for child in children:
+        child.stop()
+    deadline = time.monotonic() + 15
+    for child in children:
+        if child.process:
+            try:
+                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+    click.echo("Huiying stopped.")
+    if failed:
+        sys.exit(1)

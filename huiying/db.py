@@ -1,0 +1,98 @@
+"""Engine and sessions for SQLite (embedded) and PostgreSQL (production)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from huiying import settings as settings_module
+from huiying.errors import SettingsError
+from huiying.settings import mask_url
+
+
+def make_engine(url: str, **engine_options) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30}, **engine_options)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
+            cursor = dbapi_connection.cursor()
+            # WAL lets the web read while the worker writes; busy_timeout waits for locks.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(
+        url, pool_pre_ping=True, connect_args={"connect_timeout": 5}, **engine_options
+    )
+
+
+_engines: dict[str, Engine] = {}
+
+
+def engine_for(url: str) -> Engine:
+    """One engine (and pool) per URL per process."""
+    if url not in _engines:
+        _engines[url] = make_engine(url)
+    return _engines[url]
+
+
+def get_engine() -> Engine:
+    return engine_for(settings_module.load().database_url)
+
+
+_sessionmakers: dict[str, sessionmaker[Session]] = {}
+
+
+def _sessionmaker(url: str) -> sessionmaker[Session]:
+    if url not in _sessionmakers:
+        _sessionmakers[url] = sessionmaker(engine_for(url), expire_on_commit=False)
+    return _sessionmakers[url]
+
+
+def new_session(url: str | None = None) -> Session:
+    return _sessionmaker(url or settings_module.load().database_url)()
+
+
+@contextmanager
+def session_scope(url: str | None = None) -> Iterator[Session]:
+    """A unit of work: commit on success, roll back on error."""
+    session = new_session(url)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def check_reachable(url: str) -> None:
+    """Fail with one sentence naming the setting when the database cannot be reached."""
+    try:
+        with engine_for(url).connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise SettingsError(
+            f"HUIYING_DATABASE_URL: cannot connect to {mask_url(url)} ({reason}); "
+            "start the database or fix the setting."
+        ) from None
+
+
+def dispose_all() -> None:
+    """Drop pooled connections after a fork: no connection may cross a process."""
+    for engine in _engines.values():
+        engine.dispose(close=False)

@@ -1,0 +1,75 @@
+"""The Celery configuration every process shares, and enqueueing by task name.
+
+Producers (crawler, CLI, dashboard) send by name, so they need not import the worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache
+
+from celery import Celery
+
+from huiying.settings import Settings
+
+PROCESS_COMMENTS = "worker.tasks.process_comments"
+BATCH = 100
+
+
+def celery_config(settings: Settings) -> dict:
+    config: dict = {
+        "broker_url": settings.broker_url,
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "timezone": settings.timezone,
+        "broker_connection_retry_on_startup": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+    }
+    if settings.broker_url.startswith("filesystem"):
+        folder = str(settings.broker_dir / "queue")
+        settings.broker_dir.joinpath("queue").mkdir(parents=True, exist_ok=True)
+        settings.broker_dir.joinpath("processed").mkdir(parents=True, exist_ok=True)
+        config["broker_transport_options"] = {
+            "data_folder_in": folder,
+            "data_folder_out": folder,
+            "processed_folder": str(settings.broker_dir / "processed"),
+            "store_processed": False,
+        }
+        # The file transport has no broadcast: no remote control, gossip or mingle.
+        config["worker_enable_remote_control"] = False
+    return config
+
+
+@cache
+def producer(settings: Settings) -> Celery:
+    app = Celery("huiying-producer")
+    app.conf.update(celery_config(settings))
+    return app
+
+
+def enqueue_comments(settings: Settings, ids: Iterable[int]) -> int:
+    """Send comment ids in batches; call only after the rows are committed."""
+    ids = list(ids)
+    app = producer(settings)
+    for start in range(0, len(ids), BATCH):
+        app.send_task(PROCESS_COMMENTS, args=[ids[start:start + BATCH]])
+    return len(ids)
+
+
+def check_broker(settings: Settings, timeout: float = 3.0) -> None:
+    """Fail with one sentence naming the setting when the broker cannot be reached."""
+    from huiying.errors import SettingsError
+    from huiying.settings import mask_url
+
+    try:
+        with producer(settings).connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=timeout)
+    except Exception as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SettingsError(
+            f"HUIYING_BROKER_URL: cannot reach {mask_url(settings.broker_url)} ({reason}); "
+            "start the broker or fix the setting."
+        ) from None

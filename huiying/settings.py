@@ -1,0 +1,221 @@
+"""All settings, read from HUIYING_* environment variables in one place.
+
+Every value is validated when read, so a mistyped setting stops the start with one sentence
+that names the variable instead of failing later deep inside a library.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import secrets
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from huiying.errors import SettingsError
+
+PREFIX = "HUIYING_"
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
+BROKER_SCHEMES = ("filesystem", "redis", "rediss", "amqp", "pyamqp", "sqla+sqlite", "sqla+postgresql")
+
+# Names read elsewhere too (CLI-only or test-only), so they are not reported as typos.
+KNOWN_EXTRA = {
+    "HUIYING_NEW_PASSWORD",
+    "HUIYING_ADMIN_PASSWORD",
+    "HUIYING_TEST_DATABASE_URL",
+    "HUIYING_TEST_REDIS_URL",
+    "HUIYING_CONFIG",
+}
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(PREFIX + name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip()
+
+
+def _int(name: str, default: int, *, minimum: int = 0, unit: str = "") -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(
+            f"{PREFIX}{name} must be a whole number{' of ' + unit if unit else ''}, got {raw!r}."
+        ) from None
+    if value < minimum:
+        raise SettingsError(f"{PREFIX}{name} must be at least {minimum}, got {value}.")
+    return value
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = _env(name)
+    if raw is None:
+        return default
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{PREFIX}{name} must be true or false, got {raw!r}.")
+
+
+def _check_scheme(name: str, url: str, allowed: tuple[str, ...], example: str) -> None:
+    scheme = urlsplit(url).scheme
+    if scheme not in allowed:
+        raise SettingsError(
+            f"{PREFIX}{name} has an unknown scheme {scheme or url!r}; "
+            f"use one of {', '.join(s + '://' for s in allowed)} (for example {example})."
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    broker_url: str
+    secret_key: str
+    production: bool
+    timezone: str = "Asia/Shanghai"
+    sources_dir: Path | None = None
+    crawl_interval_minutes: int = 30
+    crawl_timeout_seconds: int = 20
+    sweep_interval_seconds: int = 60
+    sentiment_engine: str = "snownlp"
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_from: str = "huiying@localhost"
+    smtp_starttls: bool = False
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    log_level: str = "INFO"
+
+    @property
+    def embedded(self) -> bool:
+        """True when database and broker are files in the data directory."""
+        return self.database_url.startswith("sqlite") and self.broker_url.startswith(
+            "filesystem"
+        )
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.data_dir / "broker"
+
+    def masked(self) -> dict[str, str]:
+        """Settings safe to print: passwords in URLs and secrets hidden."""
+        return {
+            "data_dir": str(self.data_dir),
+            "database_url": mask_url(self.database_url),
+            "broker_url": mask_url(self.broker_url),
+            "production": str(self.production),
+            "timezone": self.timezone,
+            "smtp_host": self.smtp_host or "",
+        }
+
+
+def mask_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
+
+
+def _secret_key(data_dir: Path, production: bool) -> str:
+    configured = _env("SECRET_KEY")
+    if configured:
+        if production and len(configured) < 16:
+            raise SettingsError("HUIYING_SECRET_KEY is too short; use at least 16 random characters.")
+        return configured
+    if production:
+        raise SettingsError(
+            "HUIYING_SECRET_KEY is not set; a production start needs one "
+            "(for example: python -c 'import secrets; print(secrets.token_hex(32))')."
+        )
+    # Embedded mode: generate once and keep it in the data directory so sessions
+    # survive a restart.
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def warn_unknown_variables(stream=sys.stderr) -> list[str]:
+    """Report HUIYING_* variables nobody reads: they are usually typos."""
+    known = {PREFIX + f.upper() for f in Settings.__dataclass_fields__} | KNOWN_EXTRA
+    known |= {PREFIX + n for n in ("ENV", "DATA_DIR", "SOURCES_DIR", "CRAWL_INTERVAL",
+                                   "CRAWL_TIMEOUT", "SWEEP_INTERVAL")}
+    unknown = sorted(n for n in os.environ if n.startswith(PREFIX) and n not in known)
+    for name in unknown:
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        print(f"warning: {name} is not a Huiying setting and is ignored{hint}", file=stream)
+    return unknown
+
+
+def load() -> Settings:
+    """Read and validate every setting from the environment."""
+    env_name = (_env("ENV", "embedded") or "embedded").lower()
+    if env_name not in ("embedded", "development", "production"):
+        raise SettingsError(
+            f"HUIYING_ENV must be embedded, development or production, got {env_name!r}."
+        )
+    production = env_name == "production"
+    data_dir = Path(_env("DATA_DIR", "var") or "var").expanduser().resolve()
+
+    database_url = _env("DATABASE_URL") or f"sqlite:///{data_dir / 'huiying.sqlite3'}"
+    _check_scheme("DATABASE_URL", database_url, DATABASE_SCHEMES,
+                  "postgresql+psycopg://huiying@127.0.0.1/huiying")
+    if database_url.startswith("postgresql://"):
+        # One driver everywhere: psycopg 3.
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+
+    broker_url = _env("BROKER_URL") or "filesystem://"
+    _check_scheme("BROKER_URL", broker_url, BROKER_SCHEMES, "redis://127.0.0.1:6379/0")
+
+    timezone = _env("TIMEZONE", "Asia/Shanghai") or "Asia/Shanghai"
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(timezone)
+    except Exception:
+        raise SettingsError(
+            f"HUIYING_TIMEZONE {timezone!r} is not a known time zone; use e.g. Asia/Shanghai."
+        ) from None
+
+    log_level = (_env("LOG_LEVEL", "INFO") or "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise SettingsError(f"HUIYING_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}.")
+
+    sources_dir = _env("SOURCES_DIR")
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        broker_url=broker_url,
+        secret_key=_secret_key(data_dir, production),
+        production=production,
+        timezone=timezone,
+        sources_dir=Path(sources_dir).expanduser().resolve() if sources_dir else data_dir / "sources",
+        crawl_interval_minutes=_int("CRAWL_INTERVAL", 30, minimum=1, unit="minutes"),
+        crawl_timeout_seconds=_int("CRAWL_TIMEOUT", 20, minimum=1, unit="seconds"),
+        sweep_interval_seconds=_int("SWEEP_INTERVAL", 60, minimum=5, unit="seconds"),
+        sentiment_engine=_env("SENTIMENT_ENGINE", "snownlp") or "snownlp",
+        smtp_host=_env("SMTP_HOST"),
+        smtp_port=_int("SMTP_PORT", 25, minimum=1, unit="port"),
+        smtp_user=_env("SMTP_USER"),
+        smtp_password=_env("SMTP_PASSWORD"),
+        smtp_from=_env("SMTP_FROM", "huiying@localhost") or "huiying@localhost",
+        smtp_starttls=_bool("SMTP_STARTTLS", False),
+        web_host=_env("WEB_HOST", "127.0.0.1") or "127.0.0.1",
+        web_port=_int("WEB_PORT", 8080, minimum=1, unit="port"),
+        log_level=log_level,
+    )

@@ -1,0 +1,108 @@
+"""Shared fixtures: real PostgreSQL and Redis (own database / DB number), real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get("HUIYING_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_TEST_URL = os.environ.get("HUIYING_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    """The environment for a child `huiying` process: no HUIYING_* leaks from the caller."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUIYING_")}
+    env.update(overrides)
+    return env
+
+
+def huiying(*args: str, env: dict[str, str], timeout: float = 300,
+            check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "huiying", *args], env=env,
+                            capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"huiying {' '.join(args)} failed ({result.returncode}):\n"
+                             f"{result.stdout}\n{result.stderr}")
+    return result
+
+
+def last_json(output: str) -> dict:
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float = 60, interval: float = 0.3, message: str = ""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s: {message}")
+
+
+@pytest.fixture
+def embedded_env(tmp_path: Path) -> dict[str, str]:
+    return clean_env(HUIYING_DATA_DIR=str(tmp_path / "data"),
+                     HUIYING_ADMIN_PASSWORD="admin-password-1")
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """A PostgreSQL database of this test run's own, dropped afterwards."""
+    import psycopg
+
+    name = f"huiying_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({exc}); run `make services`")
+    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """Redis DB number 13, empty before and after the test."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_TEST_URL)
+    try:
+        client.flushdb()
+    except redis.ConnectionError as exc:
+        pytest.fail(f"Redis is not reachable at {REDIS_TEST_URL} ({exc}); run `make services`")
+    yield REDIS_TEST_URL
+    client.flushdb()
+
+
+@pytest.fixture
+def demo_site():
+    from crawler.demo import serve
+
+    with serve(new_post_every=None) as server:
+        yield server
+
+
+def write_demo_source(sources_dir: Path, url: str) -> None:
+    import yaml
+
+    from huiying.cli.runner import demo_config
+
+    sources_dir.mkdir(parents=True, exist_ok=True)
+    config = demo_config(url).as_dict()
+    (sources_dir / "demo.yml").write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")

@@ -1,0 +1,72 @@
+"""Case workflow against a real SQLite database built by the migrations."""
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from huiying import settings as settings_module
+from huiying.bootstrap import prepare
+from huiying.cases import process_comments, unprocessed_ids
+from huiying.db import session_scope
+from huiying.models import Case, CaseEvent, CaseStatus, Comment, Source
+
+
+@pytest.fixture
+def database(tmp_path, monkeypatch):
+    monkeypatch.setenv("HUIYING_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HUIYING_ADMIN_PASSWORD", "admin-password-1")
+    settings = settings_module.load()
+    prepare(settings)
+    return settings.database_url
+
+
+def add_comments(url, *texts):
+    with session_scope(url) as session:
+        source = session.scalar(select(Source).where(Source.name == "t")) or Source(name="t")
+        session.add(source)
+        session.flush()
+        start = session.scalar(select(func.count(Comment.id)))
+        for n, (title, body) in enumerate(texts, start):
+            session.add(Comment(source_id=source.id, external_id=str(n), title=title, body=body,
+                                content_hash=str(n), published_at=datetime(2026, 11, 1, tzinfo=UTC)))
+    with session_scope(url) as session:
+        return unprocessed_ids(session)
+
+
+def test_reposts_fold_into_one_case_with_heat_and_events(database):
+    ids = add_comments(database,
+                       ("城关二小招生划片范围什么时候公布？", "孩子明年上一年级。"),
+                       ("转发：城关二小招生划片范围什么时候公布", "孩子明年上一年级"),
+                       ("贷款低息，加微信秒批", ""))
+    with session_scope(database) as session:
+        assert process_comments(session, ids) == 3
+        cases = session.scalars(select(Case)).all()
+        assert len(cases) == 1  # two reposts, one spam
+        case = cases[0]
+        assert case.heat == 2
+        assert case.status == CaseStatus.ASSIGNED and case.department.name == "基础教育股"
+        assert case.due_at is not None
+        actions = [e.action for e in session.scalars(select(CaseEvent).order_by(CaseEvent.id))]
+        assert actions == ["create", "assign", "merge_comment"]
+        spam = session.scalar(select(Comment).where(Comment.title.like("贷款%")))
+        assert spam.processed_at is not None and spam.case_id is None and spam.relevant is False
+
+
+def test_processing_is_idempotent(database):
+    ids = add_comments(database, ("学校食堂饭菜发霉，孩子吃了拉肚子", "青石镇中学"))
+    with session_scope(database) as session:
+        assert process_comments(session, ids) == 1
+    with session_scope(database) as session:
+        assert process_comments(session, ids) == 0  # a redelivered message changes nothing
+        assert session.scalar(select(func.count(Case.id))) == 1
+        case = session.scalar(select(Case))
+        assert case.severity == "较大" and case.department.name == "安全稳定股"
+
+
+def test_unclear_department_goes_to_triage(database):
+    ids = add_comments(database, ("关于学校的一点建议", "希望教育局多听听家长的意见。"))
+    with session_scope(database) as session:
+        process_comments(session, ids)
+        case = session.scalar(select(Case))
+        assert case.status == CaseStatus.TRIAGE and case.department is None

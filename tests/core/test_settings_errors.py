@@ -1,0 +1,51 @@
+"""A bad setting stops the start with one sentence that names it: never a traceback."""
+
+import pytest
+
+from tests.conftest import clean_env, free_port, huiying
+
+
+def one_sentence(result) -> str:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_unknown_database_scheme(tmp_path):
+    env = clean_env(HUIYING_DATA_DIR=str(tmp_path), HUIYING_DATABASE_URL="mysqlx://db/huiying")
+    line = one_sentence(huiying("db", "upgrade", env=env, check=False))
+    assert line.startswith("error: HUIYING_DATABASE_URL has an unknown scheme 'mysqlx'")
+
+
+def test_unreachable_database(tmp_path):
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/huiying"
+    env = clean_env(HUIYING_DATA_DIR=str(tmp_path), HUIYING_DATABASE_URL=url)
+    line = one_sentence(huiying("db", "upgrade", env=env, check=False))
+    assert "HUIYING_DATABASE_URL: cannot connect" in line
+
+
+@pytest.mark.parametrize("command", [("worker",), ("scheduler",)])
+def test_unreachable_broker(tmp_path, command):
+    env = clean_env(HUIYING_DATA_DIR=str(tmp_path),
+                    HUIYING_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0")
+    huiying("db", "upgrade", env=env)
+    line = one_sentence(huiying(*command, env=env, check=False, timeout=60))
+    assert "HUIYING_BROKER_URL: cannot reach redis://127.0.0.1:" in line
+
+
+def test_mistyped_number_and_typo_warning(tmp_path):
+    env = clean_env(HUIYING_DATA_DIR=str(tmp_path), HUIYING_CRAWL_INTERVAL="half an hour")
+    line = one_sentence(huiying("db", "upgrade", env=env, check=False))
+    assert "HUIYING_CRAWL_INTERVAL must be a whole number of minutes" in line
+    env = clean_env(HUIYING_DATA_DIR=str(tmp_path), HUIYING_DATABSE_URL="sqlite:///x")
+    result = huiying("db", "upgrade", env=env)
+    assert "HUIYING_DATABSE_URL is not a Huiying setting" in result.stderr
+    assert "did you mean HUIYING_DATABASE_URL?" in result.stderr
+
+
+def test_production_needs_a_secret_key(tmp_path):
+    env = clean_env(HUIYING_DATA_DIR=str(tmp_path), HUIYING_ENV="production")
+    line = one_sentence(huiying("db", "upgrade", env=env, check=False))
+    assert "HUIYING_SECRET_KEY is not set" in line

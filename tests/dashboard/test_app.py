@@ -1,0 +1,74 @@
+"""Factory, security headers, health check."""
+
+import pytest
+
+from dashboard import create_app
+
+from .conftest import PG_URL
+
+
+def test_postgresql_run_configured():
+    if not PG_URL:
+        pytest.skip("app tests ran on SQLite only; set HUIYING_TEST_DATABASE_URL for PostgreSQL")
+
+
+def test_factory_reads_settings_and_overrides(app, database_url):
+    assert app.config["DATABASE_URL"] == database_url
+    assert app.config["TIMEZONE"] == "Asia/Shanghai"
+    assert app.config["BOOTSTRAP_SERVE_LOCAL"] is True
+    assert app.config["SECRET_KEY"]
+    assert create_app({"TESTING": True, "CASES_PER_PAGE": 5}).config["CASES_PER_PAGE"] == 5
+
+
+def test_security_headers(client, auth):
+    for path in ("/auth/login", "/healthz"):
+        response = client.get(path)
+        csp = response.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+        assert response.headers["Cache-Control"] == "no-store"
+    assert "Strict-Transport-Security" not in client.get("/auth/login").headers
+
+
+def test_session_cookie_flags(client, auth):
+    response = auth.login()
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # not production
+
+
+def test_production_cookies_are_secure(database_url, monkeypatch):
+    monkeypatch.setenv("HUIYING_ENV", "production")
+    monkeypatch.setenv("HUIYING_SECRET_KEY", "x" * 32)
+    app = create_app()
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert "Strict-Transport-Security" in app.test_client().get("/healthz").headers
+
+
+def test_assets_are_local(client):
+    html = client.get("/auth/login").text
+    assert "cdn.jsdelivr.net" not in html and "//cdn" not in html
+    assert "/bootstrap/static/css/bootstrap.min.css" in html
+    assert "/static/app.css" in html
+    assert client.get("/bootstrap/static/css/bootstrap.min.css").status_code == 200
+    assert client.get("/static/app.css").status_code == 200
+
+
+def test_healthz_ok_without_login(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_reports_unreachable_database(database_url, tmp_path):
+    if database_url.startswith("sqlite"):
+        (tmp_path / "a-directory").mkdir()
+        bad = f"sqlite:///{tmp_path / 'a-directory'}"  # sqlite cannot open a directory
+    else:
+        bad = "postgresql+psycopg://postgres@127.0.0.1:1/none"  # nothing listens on port 1
+    app = create_app({"TESTING": True, "DATABASE_URL": bad})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json == {"status": "error", "database": "unreachable"}

@@ -1,0 +1,62 @@
+"""One real browser run: Debian's chromium driven by Playwright against a served app."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from .conftest import ADMIN_PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                       reason=f"{CHROMIUM} is missing (apt-get install chromium)"),
+]
+
+
+@pytest.fixture
+def live_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def test_login_list_and_open_a_case(live_server, cases, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 900})
+            errors: list[str] = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+            page.goto(live_server + "/")
+            page.get_by_label("用户名").fill("admin")
+            page.get_by_label("密码").fill(ADMIN_PASSWORD)
+            page.get_by_role("button", name="登录").click()
+
+            page.wait_for_url("**/cases/")
+            sync_api.expect(page.get_by_role("columnheader", name="办理时限")).to_be_visible()
+            page.screenshot(path=str(tmp_path / "cases.png"), full_page=True)
+
+            title = cases["enrolment"].title
+            page.get_by_role("link", name=title).click()
+            page.wait_for_url(f"**/cases/{cases['enrolment'].id}")
+            sync_api.expect(page.get_by_role("heading", level=1)).to_have_text(title)
+            sync_api.expect(page.get_by_text("138****1234").first).to_be_visible()
+            page.screenshot(path=str(tmp_path / "case.png"), full_page=True)
+
+            # Nothing was blocked by the Content-Security-Policy or failed to load.
+            assert errors == []
+        finally:
+            browser.close()

@@ -1,0 +1,67 @@
+"""The smaller commands of the CLI contract, run as a user runs them."""
+
+import json
+
+from tests.conftest import huiying, write_demo_source
+
+
+def test_sources_check_and_crawl_without_storing(embedded_env, demo_site, tmp_path):
+    write_demo_source(tmp_path / "src", demo_site.url)
+    checked = huiying("sources", "check", str(tmp_path / "src" / "demo.yml"), env=embedded_env)
+    assert "valid; the first list page yields 20 comments" in checked.stdout
+
+    out = tmp_path / "items.jsonl"
+    huiying("crawl", "--source-file", str(tmp_path / "src" / "demo.yml"), "--output", str(out),
+            env=embedded_env)
+    items = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    assert len(items) >= 150 and {"external_id", "title", "body", "url"} <= set(items[0])
+
+
+def test_sources_check_reports_a_bad_file_in_one_sentence(embedded_env, tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("name: Bad Name\nstart_urls: [ftp://x]\n", "utf-8")
+    result = huiying("sources", "check", str(bad), env=embedded_env, check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "name 'Bad Name' must be lower-case" in result.stderr
+
+
+def test_analyze_jsonl(embedded_env):
+    huiying("db", "upgrade", env=embedded_env)
+    lines = "\n".join(json.dumps(r, ensure_ascii=False) for r in [
+        {"id": 1, "text": "请问今年小学招生划片范围什么时候公布？"},
+        {"id": 2, "text": ""},
+    ])
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "huiying", "analyze"], input=lines, text=True,
+                            capture_output=True, env=embedded_env, check=True)
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["id"] == 1 and first["topic"] == "招生入学" and first["department"] == "基础教育股"
+    assert 0 <= first["sentiment"] <= 1 and first["model_version"]
+    assert second["error"] == "empty text"
+
+
+def test_analyze_rejects_a_line_that_is_not_json(embedded_env):
+    import subprocess
+    import sys
+
+    huiying("db", "upgrade", env=embedded_env)
+    result = subprocess.run([sys.executable, "-m", "huiying", "analyze"], input="not json\n",
+                            text=True, capture_output=True, env=embedded_env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ('error: line 1 of the input is not a JSON object with a '
+                                     '"text" field.')
+
+
+def test_users_add_and_token(embedded_env):
+    huiying("db", "upgrade", env=embedded_env)
+    env = {**embedded_env, "HUIYING_NEW_PASSWORD": "dept-password-1"}
+    added = huiying("users", "add", "jiaoyu", "--role", "department", "--department", "基础教育股",
+                    env=env)
+    assert "created" in added.stdout
+    missing = huiying("users", "add", "x", "--role", "department", "--department", "不存在的科",
+                      env=env, check=False)
+    assert missing.returncode == 2 and "no department named '不存在的科'" in missing.stderr
+    token = huiying("users", "token", "jiaoyu", env=embedded_env).stdout.strip()
+    assert len(token) >= 40

@@ -1,0 +1,55 @@
+"""`huiying run`: children start, cases appear within a minute, Ctrl-C stops everything."""
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from tests.conftest import free_port, wait_until
+
+
+def test_run_serves_the_demo_and_stops_cleanly(embedded_env, tmp_path):
+    port = free_port()
+    env = {**embedded_env, "HUIYING_WEB_PORT": str(port)}
+    log = open(tmp_path / "run.log", "w+b")  # noqa: SIM115 - read back after the process ends
+    process = subprocess.Popen([sys.executable, "-m", "huiying", "run"], env=env,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    started = time.monotonic()
+    database = Path(embedded_env["HUIYING_DATA_DIR"]) / "huiying.sqlite3"
+
+    def cases() -> int:
+        if process.poll() is not None:
+            raise AssertionError(_read(log))
+        try:
+            with create_engine(f"sqlite:///{database}").connect() as db:
+                return db.execute(text('SELECT count(*) FROM "case"')).scalar()
+        except Exception:
+            return 0
+
+    try:
+        wait_until(lambda: cases() > 100, timeout=90, message="no cases after 90 s")
+        assert time.monotonic() - started < 90
+        output = _read(log)
+        assert f"open http://127.0.0.1:{port}/" in output
+        assert "admin" in output
+    finally:
+        # Ctrl-C in a terminal signals the whole process group.
+        import os
+
+        os.killpg(process.pid, signal.SIGINT)
+        code = process.wait(timeout=60)
+    output = _read(log)
+    assert code == 0, output
+    assert "Huiying stopped." in output
+    # Nothing is left behind listening on the dashboard port.
+    assert subprocess.run(["bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{port}"],
+                          capture_output=True).returncode != 0
+
+
+def _read(log) -> str:
+    log.flush()
+    log.seek(0)
+    return log.read().decode(errors="replace")

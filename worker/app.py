@@ -1,0 +1,41 @@
+"""The Celery app: `celery -A worker.app worker` or `huiying worker`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from huiying import settings as settings_module
+from huiying.db import dispose_all
+from huiying.queue import celery_config
+
+
+def create_celery() -> Celery:
+    settings = settings_module.load()
+    app = Celery("huiying", include=["worker.tasks"])
+    app.conf.update(celery_config(settings))
+    app.conf.beat_schedule = {
+        "sweep-unprocessed": {
+            "task": "worker.tasks.sweep_unprocessed",
+            "schedule": timedelta(seconds=settings.sweep_interval_seconds),
+            # After an outage do not replay a backlog of stale sweeps.
+            "options": {"expires": settings.sweep_interval_seconds},
+        },
+        "crawl-due-sources": {
+            "task": "worker.tasks.crawl_due_sources",
+            "schedule": timedelta(seconds=60),
+            "options": {"expires": 60},
+        },
+    }
+    return app
+
+
+@worker_process_init.connect
+def _fresh_connections(**_kwargs) -> None:
+    # No database connection may cross a fork.
+    dispose_all()
+
+
+app = create_celery()

@@ -1,0 +1,64 @@
+"""Thin, idempotent tasks: arguments are ids, the work is in huiying.cases."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from huiying import settings as settings_module
+from huiying.cases import process_comments as process_comment_ids
+from huiying.cases import unprocessed_ids
+from huiying.db import session_scope
+from huiying.models import Source, utcnow
+from huiying.queue import BATCH
+from worker.app import app
+
+log = logging.getLogger(__name__)
+CRAWL_TIMEOUT_SECONDS = 30 * 60
+
+
+@app.task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True,
+          retry_jitter=True, max_retries=5)
+def process_comments(ids: list[int]) -> int:
+    settings = settings_module.load()
+    with session_scope(settings.database_url) as session:
+        return process_comment_ids(session, ids, engine=settings.sentiment_engine)
+
+
+@app.task(acks_late=True)
+def sweep_unprocessed() -> int:
+    """Re-enqueue what is stored but not processed: a lost message loses nothing."""
+    settings = settings_module.load()
+    with session_scope(settings.database_url) as session:
+        ids = unprocessed_ids(session)
+    for start in range(0, len(ids), BATCH):
+        process_comments.delay(ids[start:start + BATCH])
+    if ids:
+        log.info("sweep re-enqueued %d unprocessed comments", len(ids))
+    return len(ids)
+
+
+@app.task(acks_late=True)
+def crawl_due_sources() -> list[str]:
+    """Start a crawl process for every enabled source whose interval has passed.
+
+    Crawls run as their own processes: Twisted's reactor cannot restart in a worker.
+    """
+    settings = settings_module.load()
+    cutoff = utcnow() - timedelta(minutes=settings.crawl_interval_minutes)
+    with session_scope(settings.database_url) as session:
+        due = list(session.scalars(
+            select(Source.name).where(Source.enabled.is_(True))
+            .where((Source.last_crawled_at.is_(None)) | (Source.last_crawled_at < cutoff))
+        ))
+    for name in due:
+        result = subprocess.run([sys.executable, "-m", "huiying", "crawl", name],
+                                capture_output=True, text=True, timeout=CRAWL_TIMEOUT_SECONDS)
+        if result.returncode != 0:
+            log.error("crawl of %s failed: %s", name, result.stderr.strip()[-2000:])
+    return due
