@@ -90,10 +90,10 @@ def clean(texts: Sequence[str], max_chars: int = MAX_CHARS) -> list[str]:
     for t in texts:
         if not isinstance(t, str):
             t = "" if t is None else str(t)
-        t = t[:max_chars].strip()
+        t = t[:max_chars]
         if "\x00" in t:
             t = t.replace("\x00", " ")
-        out.append(t)
+        out.append(t.strip())
     return out
 
 
@@ -209,7 +209,7 @@ def featurise(texts: Sequence[str], cfg: FeatureConfig) -> tuple[np.ndarray, np.
                 hashes.append(_mix(eh[own] + np.uint64(0x3F)))
                 docs.append(edoc[own])
 
-    if not hashes:
+    if not hashes or sum(len(h) for h in hashes) == 0:
         return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32))
     col = (np.concatenate(hashes) & mask).astype(np.int64)
     doc = np.concatenate(docs).astype(np.int64)

@@ -82,6 +82,8 @@ def test_odd_input_never_raises(engine):
     assert all(0.0 <= p <= 1.0 for p in probs)
     assert probs[0] == 0.5 and probs[1] == 0.5
     assert engine.predict_proba([]) == []
+    assert engine.predict_proba(["", "  ", "\x00"]) == [0.5, 0.5, 0.5]  # a batch with no features at all
+    assert engine.predict_proba("好评") == engine.predict_proba(["好评"])  # a bare string is one text
     # non-strings are tolerated too (None → empty)
     assert engine.predict_proba([None, 12])[0] == 0.5  # type: ignore[list-item]
 
