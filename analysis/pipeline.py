@@ -41,7 +41,7 @@ def analyse_many(
     items: Sequence[tuple[str, str] | str],
     *,
     rules: Sequence[Rule] = (),
-    engine: str = "snownlp",
+    engine: str = "default",
 ) -> list[Analysis]:
     """Analyse (title, body) pairs or plain texts; a bad item gets `error`, never a crash."""
     sentiment_engine = get_engine(engine)

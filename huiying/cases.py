@@ -40,7 +40,7 @@ def routing_rules(session: Session) -> list[Rule]:
     return [Rule(department=d, topic=t, keyword=k, priority=p) for t, k, p, d in rows]
 
 
-def process_comments(session: Session, ids: Sequence[int], *, engine: str = "snownlp") -> int:
+def process_comments(session: Session, ids: Sequence[int], *, engine: str = "default") -> int:
     """Analyse the still-unprocessed comments among `ids`; return how many were processed."""
     query = select(Comment).where(Comment.id.in_(ids), Comment.processed_at.is_(None))
     if session.bind is not None and session.bind.dialect.name == "postgresql":

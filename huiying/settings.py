@@ -85,7 +85,7 @@ class Settings:
     crawl_interval_minutes: int = 30
     crawl_timeout_seconds: int = 20
     sweep_interval_seconds: int = 60
-    sentiment_engine: str = "snownlp"
+    sentiment_engine: str = "default"
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_user: str | None = None
@@ -208,7 +208,7 @@ def load() -> Settings:
         crawl_interval_minutes=_int("CRAWL_INTERVAL", 30, minimum=1, unit="minutes"),
         crawl_timeout_seconds=_int("CRAWL_TIMEOUT", 20, minimum=1, unit="seconds"),
         sweep_interval_seconds=_int("SWEEP_INTERVAL", 60, minimum=5, unit="seconds"),
-        sentiment_engine=_env("SENTIMENT_ENGINE", "snownlp") or "snownlp",
+        sentiment_engine=_env("SENTIMENT_ENGINE", "default") or "default",
         smtp_host=_env("SMTP_HOST"),
         smtp_port=_int("SMTP_PORT", 25, minimum=1, unit="port"),
         smtp_user=_env("SMTP_USER"),
