@@ -50,9 +50,12 @@ def read_csv(path: str | Path) -> tuple[list[str], np.ndarray]:
         reader = csv.DictReader(fh)
         if not reader.fieldnames or not {"text", "label"} <= set(reader.fieldnames):
             raise ValueError(f"{path}: expected a header with 'text' and 'label' columns")
-        for row in reader:
+        for line, row in enumerate(reader, 2):
+            label = (row["label"] or "").strip()
+            if label not in ("0", "1"):
+                raise ValueError(f"{path}: line {line}: label must be 0 or 1, got {label!r}")
             texts.append(row["text"] or "")
-            labels.append(int(row["label"]))
+            labels.append(int(label))
     return texts, np.array(labels, dtype=np.int64)
 
 

@@ -286,6 +286,80 @@ def _analyze_batch(batch: list[tuple[object, str]], rules, engine: str) -> None:
         click.echo(json.dumps(out, ensure_ascii=False))
 
 
+@cli.group()
+def model() -> None:
+    """Train and evaluate the models analysis uses."""
+
+
+@model.group("train")
+def model_train() -> None:
+    """Train a model from labelled CSV files."""
+
+
+@model.group("eval")
+def model_eval() -> None:
+    """Evaluate a model on a labelled CSV file; print JSON metrics."""
+
+
+def _data_files(paths: tuple[Path, ...]) -> list[str]:
+    from huiying.errors import InputError
+
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise InputError(f"no such data file: {', '.join(missing)}.")
+    return [str(p) for p in paths]
+
+
+def _user_input_errors(fn, *args, **kwargs):
+    """Bad CSV content (wrong columns, bad labels) is the user's to fix: one sentence."""
+    from huiying.errors import InputError
+
+    try:
+        return fn(*args, **kwargs)
+    except KeyError as exc:
+        raise InputError(f"a column is missing: {exc.args[0]}.") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(str(exc)) from None
+
+
+@model_train.command("sentiment")
+@click.option("--data", "data", multiple=True, required=True, type=click.Path(path_type=Path),
+              help="CSV with text,label columns (1 positive, 0 negative); repeat for more.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Model folder (default: the shipped model, analysis/models/sentiment).")
+@click.option("--seed", default=13, show_default=True)
+@click.option("--cv", is_flag=True, help="Also run 5-fold cross-validation and store the figures.")
+def model_train_sentiment(data: tuple[Path, ...], out: Path | None, seed: int, cv: bool) -> None:
+    """Rebuild the default sentiment model (same data and seed → the same files)."""
+    from analysis.sentiment import MODEL_DIR
+    from analysis.sentiment_train import cross_validate, train
+
+    paths = _data_files(data)
+    figures = _user_input_errors(cross_validate, paths, seed=seed) if cv else None
+    meta = _user_input_errors(train, paths, seed=seed, out_dir=out or MODEL_DIR, cv=figures)
+    click.echo(json.dumps(meta, ensure_ascii=False))
+
+
+@model_eval.command("sentiment")
+@click.option("--data", required=True, type=click.Path(path_type=Path),
+              help="CSV with text,label columns.")
+@click.option("--engine", default="default", show_default=True, help="default or snownlp.")
+@click.option("--model", "model_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder of a default-engine model (default: the shipped one).")
+def model_eval_sentiment(data: Path, engine: str, model_dir: Path | None) -> None:
+    """Print {"engine", "accuracy", "n", "texts_per_s"}."""
+    from analysis.sentiment import NgramSentiment, get_engine
+    from analysis.sentiment_train import evaluate
+    from huiying.errors import InputError
+
+    (path,) = _data_files((data,))
+    try:
+        chosen = NgramSentiment.load(model_dir) if model_dir else get_engine(engine)
+    except (ValueError, FileNotFoundError) as exc:
+        raise InputError(str(exc)) from None
+    click.echo(json.dumps(_user_input_errors(evaluate, chosen, path), ensure_ascii=False))
+
+
 @cli.command()
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

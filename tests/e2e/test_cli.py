@@ -65,3 +65,32 @@ def test_users_add_and_token(embedded_env):
     assert missing.returncode == 2 and "no department named '不存在的科'" in missing.stderr
     token = huiying("users", "token", "jiaoyu", env=embedded_env).stdout.strip()
     assert len(token) >= 40
+
+
+def test_model_train_and_eval_sentiment(embedded_env, tmp_path):
+    rows = ["text,label"] + [f"服务很好，非常满意{i},1" for i in range(30)] + \
+        [f"太差了，再也不来了{i},0" for i in range(30)]
+    data = tmp_path / "train.csv"
+    data.write_text("\n".join(rows) + "\n", "utf-8")
+    trained = json.loads(huiying("model", "train", "sentiment", "--data", str(data), "--out",
+                                 str(tmp_path / "m"), env=embedded_env).stdout)
+    assert trained["version"].startswith("sent-ngram-") and trained["n_train"] == 60
+    result = json.loads(huiying("model", "eval", "sentiment", "--data", str(data), "--model",
+                                str(tmp_path / "m"), env=embedded_env).stdout)
+    assert result["n"] == 60 and result["accuracy"] == 1.0 and result["texts_per_s"] > 0
+    assert result["engine"] == f"default ({trained['version']})"
+
+
+def test_model_commands_explain_bad_files(embedded_env, tmp_path):
+    wrong_columns = tmp_path / "wrong.csv"
+    wrong_columns.write_text("comment,score\n好,1\n", "utf-8")
+    result = huiying("model", "eval", "sentiment", "--data", str(wrong_columns), env=embedded_env,
+                     check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"error: {wrong_columns}: expected a header with 'text' and "
+                                     "'label' columns")
+    bad_label = tmp_path / "bad.csv"
+    bad_label.write_text("text,label\n好,yes\n", "utf-8")
+    result = huiying("model", "train", "sentiment", "--data", str(bad_label), "--out",
+                     str(tmp_path / "m"), env=embedded_env, check=False)
+    assert result.returncode == 2 and "line 2: label must be 0 or 1, got 'yes'" in result.stderr
