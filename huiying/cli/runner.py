@@ -189,6 +189,8 @@ def supervise(settings: Settings, admin_password: str | None) -> None:
     failed = False
     while not stopping:
         time.sleep(1)
+        if stopping:  # Ctrl-C reached the children too: their exit is no crash
+            break
         for child in children:
             code = child.process.poll() if child.process else None
             if code is None or not child.restart:
