@@ -1,5 +1,6 @@
 """`huiying run`: children start, cases appear within a minute, Ctrl-C stops everything."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -35,16 +36,23 @@ def test_run_serves_the_demo_and_stops_cleanly(embedded_env, tmp_path):
         output = _read(log)
         assert f"open http://127.0.0.1:{port}/" in output
         assert "admin" in output
+
+        # A child that dies is started again.
+        worker = _child_pid(process.pid, "worker")
+        os.kill(worker, signal.SIGKILL)
+        wait_until(lambda: "worker exited with -9; restarting it" in _read(log), timeout=30,
+                   message="the killed worker was not restarted")
+        wait_until(lambda: _child_pid(process.pid, "worker") not in (None, worker), timeout=30,
+                   message="no new worker process")
     finally:
         # Ctrl-C in a terminal signals the whole process group.
-        import os
-
+        before_stop = len(_read(log))
         os.killpg(process.pid, signal.SIGINT)
         code = process.wait(timeout=60)
     output = _read(log)
     assert code == 0, output
     assert "Huiying stopped." in output
-    assert "restarting" not in output  # a child stopping on Ctrl-C is not a crash
+    assert "restarting" not in output[before_stop:]  # stopping on Ctrl-C is no crash
     # Nothing is left behind listening on the dashboard port.
     assert subprocess.run(["bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{port}"],
                           capture_output=True).returncode != 0
@@ -54,3 +62,13 @@ def _read(log) -> str:
     log.flush()
     log.seek(0)
     return log.read().decode(errors="replace")
+
+
+def _child_pid(parent: int, command: str) -> int | None:
+    listing = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(parent)],
+                             capture_output=True, text=True).stdout
+    for line in listing.splitlines():
+        pid, args = line.strip().split(" ", 1)
+        if args.endswith(f"-m huiying {command}"):
+            return int(pid)
+    return None
