@@ -35,7 +35,7 @@ from analysis.normalise import normalise
 
 DEFAULT_DIR = Path(__file__).parent / "models" / "router"
 DEFAULT_CONFIG = FeatureConfig(n_max=2, bits=18, head_chars=0, min_df=1)
-DEFAULT_C = 1.0
+DEFAULT_C = 3.0
 FORMAT = 1
 
 
