@@ -160,3 +160,53 @@ if __name__ == "__main__":
         head = int(rest[2]) if len(rest) > 2 else 0
         r = run(name, texts, y, n_max=int(n_max), words=words == "1", n_min=n_min, binary=binary, head=head)
         print(json.dumps({"spec": spec, "n": len(y), **r}), flush=True)
+
+
+def load_unlabelled(exclude: set[str]):
+    out, seen = [], set(exclude)
+    for name in ("gov_messages_tipdm2020_votes_dev.csv", "gov_replies_tipdm2020_dev.csv"):
+        with open(DATA / name, encoding="utf-8") as f:
+            for r in csv.DictReader(f):
+                norm = normalise(r["title"] + r["body"])
+                key = "".join(norm.split())
+                if key and key not in seen:
+                    seen.add(key)
+                    out.append(norm)
+    return out
+
+
+def self_training(texts, y, C=3.0, n_max=2, min_margin=0.0, weight=1.0, rounds=1, taxonomy=False):
+    """Per fold: fit, pseudo-label the unlabelled messages the fold's model is sure of, refit."""
+    keys = {"".join(t.split()) for t in texts}
+    pool = load_unlabelled(keys)
+    X = matrix(texts, n_max=n_max)
+    U = matrix(pool, n_max=n_max)
+    extra_X, extra_y = None, None
+    if taxonomy:
+        with open(DATA / "gov_category_taxonomy_tipdm2020.csv", encoding="utf-8") as f:
+            tax = [(normalise(r["level2"] + r["level3"]), r["level1"]) for r in csv.DictReader(f)]
+        tax = [(t, lab) for t, lab in tax if lab in set(y)]
+        extra_X, extra_y = matrix([t for t, _ in tax], n_max=n_max), np.array([lab for _, lab in tax])
+    folds = StratifiedKFold(5, shuffle=True, random_state=13)
+    pred = np.empty(len(y), dtype=object)
+    from scipy.sparse import vstack
+    for tr, te in folds.split(texts, y):
+        Xtr, ytr = X[tr], y[tr]
+        if extra_X is not None:
+            Xtr, ytr = vstack([Xtr, extra_X]).tocsr(), np.concatenate([ytr, extra_y])
+        A, B = tfidf(Xtr, vstack([X[te], U]).tocsr())
+        clf = LinearSVC(C=C).fit(A, ytr)
+        Bte, Bu = B[: len(te)], B[len(te):]
+        for _ in range(rounds):
+            s = clf.decision_function(Bu)
+            srt = np.sort(s, 1)
+            margin = srt[:, -1] - srt[:, -2]
+            keep = margin >= min_margin
+            pl = clf.classes_[s.argmax(1)][keep]
+            sw = np.concatenate([np.ones(A.shape[0]), np.full(keep.sum(), weight)])
+            clf = LinearSVC(C=C).fit(vstack([A, Bu[keep]]).tocsr(), np.concatenate([ytr, pl]),
+                                     sample_weight=sw)
+        pred[te] = clf.predict(Bte)
+    acc = float(np.mean(pred == y))
+    f1 = float(f1_score(y, pred.astype(str), average="macro"))
+    return {"acc": round(acc, 4), "macro_f1": round(f1, 4), "pool": len(pool)}
