@@ -23,6 +23,7 @@ SHINGLE = 2
 NUM_PERM = 64
 ROWS_PER_BAND = 2  # 32 bands: pairs with Jaccard ≥ 0.4 meet in some band with p > 0.99
 MIN_SHINGLES = 8  # shorter texts fold only when identical
+MAX_GRAMS_PER_CHUNK = 50_000
 NEAR_DUPLICATE_CONTAINMENT = 0.5
 _PRIME = (1 << 61) - 1
 _rng = np.random.default_rng(20261125)  # fixed: keys must be equal across processes and years
@@ -40,25 +41,57 @@ def shingles(text: str) -> set[str]:
     return {core[i:i + SHINGLE] for i in range(len(core) - SHINGLE + 1)}
 
 
-def _stable_hash(value: bytes) -> int:
-    return int.from_bytes(hashlib.blake2b(value, digest_size=8).digest(), "little")
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: a stable 64-bit hash of uint64 values, vectorised."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+_BAND_SALT = _mix64(np.arange(1, NUM_PERM // ROWS_PER_BAND + 1, dtype=np.uint64))
 
 
 def lsh_keys(text: str) -> list[int]:
     """Band keys of the MinHash signature (signed 64-bit, to fit a BIGINT column)."""
-    grams = shingles(text)
-    if len(grams) < MIN_SHINGLES:
-        return []
-    x = np.fromiter((_stable_hash(g.encode()) >> 3 for g in grams), dtype=np.uint64,
-                    count=len(grams))
-    # (a*x + b) mod p per permutation; uint64 wrap-around is fine for a hash family.
-    signature = ((_A[:, None] * x[None, :] + _B[:, None]) % np.uint64(_PRIME)).min(axis=1)
-    keys = []
-    for band in range(NUM_PERM // ROWS_PER_BAND):
-        chunk = signature[band * ROWS_PER_BAND:(band + 1) * ROWS_PER_BAND]
-        key = _stable_hash(bytes([band]) + chunk.tobytes())
-        keys.append(key - (1 << 64) if key >= 1 << 63 else key)
+    return lsh_keys_many([text])[0]
+
+
+def lsh_keys_many(texts: list[str]) -> list[list[int]]:
+    """lsh_keys for a batch: one set of numpy operations for all texts, not one per text."""
+    grams, owners = [], []
+    for i, text in enumerate(texts):
+        core = core_text(text)
+        cp = np.frombuffer(core.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        cp = cp.astype(np.uint64)
+        unique = np.unique((cp[:-1] << np.uint64(21)) | cp[1:])  # code points fit 21 bits
+        if len(unique) >= MIN_SHINGLES:
+            grams.append(unique)
+            owners.append(i)
+    keys: list[list[int]] = [[] for _ in texts]
+    # Chunks keep the (permutations × grams) matrix near 25 MB whatever the batch.
+    chunk, size = [], 0
+    for index, gram in enumerate(grams):
+        chunk.append(index)
+        size += len(gram)
+        if size >= MAX_GRAMS_PER_CHUNK or index == len(grams) - 1:
+            rows = _band_keys([grams[i] for i in chunk])
+            for i, row in zip(chunk, rows, strict=True):
+                keys[owners[i]] = row
+            chunk, size = [], 0
     return keys
+
+
+def _band_keys(grams: list[np.ndarray]) -> list[list[int]]:
+    starts = np.cumsum([0] + [len(g) for g in grams[:-1]])
+    x = _mix64(np.concatenate(grams)) >> np.uint64(3)  # below 2**61, the family's prime
+    # (a*x + b) mod p per permutation; uint64 wrap-around is fine for a hash family.
+    hashed = (_A[:, None] * x[None, :] + _B[:, None]) % np.uint64(_PRIME)
+    signatures = np.minimum.reduceat(hashed, starts, axis=1).T  # (texts, NUM_PERM)
+    bands = signatures.reshape(len(grams), -1, ROWS_PER_BAND)
+    combined = np.broadcast_to(_BAND_SALT, bands.shape[:2])
+    for j in range(ROWS_PER_BAND):
+        combined = _mix64(combined ^ bands[:, :, j])
+    return combined.view(np.int64).tolist()
 
 
 def containment(a: str, b: str) -> float:

@@ -1,28 +1,49 @@
-"""Lexicon-based judgements of the first cut: topic, relevance, severity."""
+"""Lexicon-based judgements: topic and severity."""
 
 from __future__ import annotations
+
+import re
 
 from analysis.lexicon import EDUCATION_TERMS, RISK_TERMS, SPAM_TERMS, TOPICS
 
 SEVERITY_ORDER = {"一般": 0, "较大": 1, "重大": 2}
 
 
-def topic_of(text: str) -> str | None:
-    """The topic whose keywords cover most characters of the text; None when none match."""
-    best, best_score = None, 0
-    for topic, words in TOPICS.items():
-        score = sum(len(w) * text.count(w) for w in words)
-        if score > best_score:
-            best, best_score = topic, score
-    return best
+def _alternation(words) -> re.Pattern[str]:
+    # Longest first, so "教师资格" wins over "教师" where both match.
+    return re.compile("|".join(map(re.escape, sorted(set(words), key=len, reverse=True))))
 
 
-def relevance_of(text: str, topic: str | None) -> float:
-    """0..1: how clearly the text is about education or sports policy."""
-    hits = sum(1 for w in EDUCATION_TERMS if w in text) + (2 if topic else 0)
-    spam = sum(1 for w in SPAM_TERMS if w in text)
-    score = min(1.0, hits / 4) - 0.5 * spam
-    return round(max(0.0, score), 3)
+_TOPIC_WORD = {w: (topic, True) for topic, (strong, _) in TOPICS.items() for w in strong}
+_TOPIC_WORD.update({w: (topic, False) for topic, (_, weak) in TOPICS.items() for w in weak
+                    if w not in _TOPIC_WORD})
+_TOPIC_WORDS = _alternation(_TOPIC_WORD)
+_EDUCATION = _alternation(EDUCATION_TERMS)
+_SPAM = _alternation(SPAM_TERMS)
+
+
+def topic_of(text: str) -> tuple[str | None, bool]:
+    """The topic whose keywords cover most characters of the text (None when none match),
+    and whether a strong word was among them. Weak words count only beside an education term.
+    """
+    educational = has_education_term(text)
+    scores: dict[str, int] = {}
+    strong_topics: set[str] = set()
+    for match in _TOPIC_WORDS.finditer(text):
+        topic, strong = _TOPIC_WORD[match.group()]
+        if strong or educational:
+            scores[topic] = scores.get(topic, 0) + len(match.group())
+            if strong:
+                strong_topics.add(topic)
+    if not scores:
+        return None, False
+    # Ties go to the topic listed first in the lexicon.
+    best = max(TOPICS, key=lambda t: scores.get(t, 0))
+    return best, best in strong_topics
+
+
+def is_spam(text: str) -> bool:
+    return _SPAM.search(text) is not None
 
 
 def severity_of(text: str, sentiment: float) -> tuple[str, list[str]]:
@@ -37,3 +58,7 @@ def severity_of(text: str, sentiment: float) -> tuple[str, list[str]]:
         level = "较大"
         reasons.append("情绪强烈负面")
     return level, reasons
+
+
+def has_education_term(text: str) -> bool:
+    return _EDUCATION.search(text) is not None

@@ -40,13 +40,24 @@ def test_route_keyword_beats_topic_and_ties_go_to_triage():
 
 def test_analyse_many_batch_with_bad_items():
     results = analyse_many(
-        [("请问今年小学招生划片范围什么时候公布？", ""), ("", ""), ("食堂饭菜发霉，孩子拉肚子", ""),
+        [("请问今年小学招生划片范围什么时候公布？", ""), ("", ""), ("学校食堂饭菜发霉，孩子拉肚子", ""),
          ("低息贷款，加微信办理", "")],
         rules=RULES,
     )
     question, empty, canteen, spam = results
     assert question.topic == "招生入学" and question.relevant and question.department == "基础教育股"
     assert empty.error == "empty text" and not empty.relevant
+    assert canteen.relevant and canteen.topic == "校园安全"
     assert canteen.severity == "较大" and "风险词：发霉" in canteen.severity_reasons
     assert not spam.relevant
-    assert all(r.model_version.startswith("rules-1;") for r in results)
+    assert all(r.model_version.startswith("rules-2;sent-ngram-") for r in results)
+    assert "relevance-" in question.model_version
+
+
+def test_short_local_posts_are_relevant_and_other_bureaus_matters_are_not():
+    local = ["食堂饭菜里吃出虫子", "校车临时停运，通知太晚", "课后服务能否延长到下午六点？",
+             "初中作业太多能不能减负", "请问公办幼稚园收费标准"]
+    other = ["小区物业乱收费，业主投诉无门", "我家门口的路坏了三个月没人修", "广场舞噪音扰民",
+             "低息贷款，加微信秒批", "云溪学府学区房火热认购中，首付三成"]
+    assert [r.relevant for r in analyse_many(local)] == [True] * len(local)
+    assert [r.relevant for r in analyse_many(other)] == [False] * len(other)

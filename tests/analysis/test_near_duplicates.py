@@ -36,3 +36,15 @@ def test_containment_edges():
     assert containment("短句", "短句") == 1.0 and containment("短句", "短语") == 0.0
     assert lsh_keys("太短") == []
     assert lsh_keys(a) == lsh_keys(a) and len(lsh_keys(a)) == 32
+
+
+def test_batch_keys_equal_single_keys_across_chunks():
+    import random
+
+    from analysis.fingerprint import MAX_GRAMS_PER_CHUNK, lsh_keys_many
+
+    rng = random.Random(7)
+    texts = ["".join(chr(0x4E00 + rng.randrange(3000)) for _ in range(rng.randrange(0, 3000)))
+             for _ in range(120)] + ["", "短", "😀" * 20]
+    assert sum(len(t) for t in texts) > 2 * MAX_GRAMS_PER_CHUNK  # several chunks
+    assert lsh_keys_many(texts) == [lsh_keys(t) for t in texts]
