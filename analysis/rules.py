@@ -62,3 +62,17 @@ def severity_of(text: str, sentiment: float) -> tuple[str, list[str]]:
 
 def has_education_term(text: str) -> bool:
     return _EDUCATION.search(text) is not None
+
+
+# Reposts within a day that make a concern more serious: a matter spreading fast is one.
+HEAT_LEVELS = ((30, "重大"), (10, "较大"))
+
+
+def escalate_for_heat(level: str, reasons: list[str], recent: int) -> tuple[str, list[str]]:
+    """Raise the severity when `recent` comments joined the case within 24 hours."""
+    for threshold, heat_level in HEAT_LEVELS:
+        if recent >= threshold:
+            if SEVERITY_ORDER[heat_level] > SEVERITY_ORDER[level]:
+                return heat_level, [*reasons, f"热度：24小时内{recent}条相关留言"]
+            break
+    return level, reasons

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from analysis import Analysis, analyse_many
 from analysis.fingerprint import containment, is_near_duplicate
 from analysis.routing import Rule
+from analysis.rules import escalate_for_heat
 from huiying.models import (
     Case,
     CaseEvent,
@@ -119,6 +120,23 @@ def _attach_to_case(session: Session, comment: Comment, result: Analysis,
     case.updated_at = now
     session.add(CaseEvent(case=case, action="merge_comment", note=f"{how}：留言 #{comment.id}",
                           data={"comment_id": comment.id}))
+    _escalate_for_heat(session, case, now)
+
+
+def _escalate_for_heat(session: Session, case: Case, now: datetime) -> None:
+    session.flush()
+    recent = session.scalar(select(func.count(Comment.id)).where(
+        Comment.case_id == case.id, Comment.fetched_at >= now - timedelta(hours=24)))
+    level, reasons = escalate_for_heat(case.severity, list(case.severity_reasons), recent)
+    if level == case.severity:
+        return
+    session.add(CaseEvent(case=case, action="escalate", note=reasons[-1],
+                          data={"from": case.severity, "to": level}))
+    case.severity, case.severity_reasons = level, reasons
+    # A faster clock applies from now if it ends before the current one.
+    due = now + timedelta(hours=RESPONSE_HOURS[Severity(level)])
+    if case.due_at is None or due < case.due_at:
+        case.due_at = due
 
 
 def _new_case(session: Session, comment: Comment, result: Analysis,

@@ -88,3 +88,22 @@ def test_due_sources_follow_their_own_interval(database):
     with session_scope(database) as session:
         assert sorted(due_source_names(session, now, default_minutes=30)) == ["fast", "never"]
         assert sorted(due_source_names(session, now, default_minutes=5)) == ["fast", "never", "slow"]
+
+
+def test_a_fast_growing_case_is_escalated_with_a_reason(database):
+    base = ("城关二小门口聚集讨说法", "今天下午很多家长在城关二小门口，要求学校公开食堂账目。")
+    ids = add_comments(database, base)
+    with session_scope(database) as session:
+        process_comments(session, ids)
+        case = session.scalar(select(Case))
+        assert case.severity == "重大"  # 聚集 is a major risk word on its own
+    calm = ("城关二小课后服务时间能否调整", "希望课后服务延长到下午五点半，方便双职工家庭接孩子。")
+    ids = add_comments(database, *[(f"转发{i}：" + calm[0], calm[1]) for i in range(11)])
+    with session_scope(database) as session:
+        process_comments(session, ids)
+        case = session.scalar(select(Case).where(Case.title.like("%课后服务%")))
+        assert case.heat == 11
+        assert case.severity == "较大"
+        assert case.severity_reasons[-1] == "热度：24小时内10条相关留言"
+        escalations = [e for e in case.events if e.action == "escalate"]
+        assert len(escalations) == 1 and escalations[0].data == {"from": "一般", "to": "较大"}
