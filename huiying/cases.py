@@ -41,7 +41,8 @@ def routing_rules(session: Session) -> list[Rule]:
     return [Rule(department=d, topic=t, keyword=k, priority=p) for t, k, p, d in rows]
 
 
-def process_comments(session: Session, ids: Sequence[int], *, engine: str = "default") -> int:
+def process_comments(session: Session, ids: Sequence[int], *, engine: str = "default",
+                     router=None) -> int:
     """Analyse the still-unprocessed comments among `ids`; return how many were processed."""
     query = select(Comment).where(Comment.id.in_(ids), Comment.processed_at.is_(None))
     if session.bind is not None and session.bind.dialect.name == "postgresql":
@@ -51,7 +52,7 @@ def process_comments(session: Session, ids: Sequence[int], *, engine: str = "def
     if not comments:
         return 0
     results = analyse_many([(c.title, c.body) for c in comments],
-                           rules=routing_rules(session), engine=engine)
+                           rules=routing_rules(session), engine=engine, router=router)
     departments = {d.name: d for d in session.scalars(select(Department))}
     now = utcnow()
     for comment, result in zip(comments, results, strict=True):
@@ -183,3 +184,34 @@ def unprocessed_ids(session: Session, limit: int = 10_000) -> list[int]:
     return list(session.scalars(
         select(Comment.id).where(Comment.processed_at.is_(None)).order_by(Comment.id).limit(limit)
     ))
+
+
+def routing_history(session: Session) -> tuple[list[str], list[str]]:
+    """(text, department) of every case that went to a department: what the router learns.
+
+    A press officer's reassignment changes the case's department, so corrections are
+    included as they are made.
+    """
+    rows = session.execute(
+        select(Case.match_text, Department.name).join(Department, Case.department_id == Department.id)
+        .where(Case.match_text != "")
+    ).all()
+    return [text for text, _ in rows], [name for _, name in rows]
+
+
+_routers: dict = {}
+
+
+def installation_router(data_dir):
+    """The router trained on this installation's history, if any; loaded once per process
+    and again only when `huiying model train router` has written a new one."""
+    from analysis.router import RouterModel
+
+    meta = data_dir / "models" / "router" / "meta.json"
+    if not meta.is_file():
+        return None
+    key = (str(meta), meta.stat().st_mtime_ns)
+    if key not in _routers:
+        _routers.clear()
+        _routers[key] = RouterModel.load(meta.parent)
+    return _routers[key]

@@ -24,3 +24,20 @@ def upgrade(url: str, revision: str = "head") -> None:
 def revision(url: str, message: str) -> None:
     """Developer helper: autogenerate a migration against an up-to-date database."""
     command.revision(alembic_config(url), message=message, autogenerate=True)
+
+
+def check_current(url: str) -> None:
+    """Stop with one sentence when the schema is missing or older than this code."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from huiying.db import engine_for
+    from huiying.errors import SettingsError
+
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    with engine_for(url).connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current != head:
+        state = "has no Huiying tables yet" if current is None else f"is at schema {current}"
+        raise SettingsError(f"the database {state} (this version needs {head}); "
+                            "run `huiying db upgrade` first.")

@@ -9,8 +9,8 @@ import sys
 from sqlalchemy.exc import OperationalError
 
 from huiying import settings as settings_module
+from huiying.cases import installation_router, unprocessed_ids
 from huiying.cases import process_comments as process_comment_ids
-from huiying.cases import unprocessed_ids
 from huiying.db import session_scope
 from huiying.models import utcnow
 from huiying.queue import BATCH
@@ -26,7 +26,8 @@ CRAWL_TIMEOUT_SECONDS = 30 * 60
 def process_comments(ids: list[int]) -> int:
     settings = settings_module.load()
     with session_scope(settings.database_url) as session:
-        return process_comment_ids(session, ids, engine=settings.sentiment_engine)
+        return process_comment_ids(session, ids, engine=settings.sentiment_engine,
+                                   router=installation_router(settings.data_dir))
 
 
 @app.task(acks_late=True)

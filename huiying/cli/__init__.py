@@ -28,6 +28,17 @@ def _only_problems_from_libraries(record: logging.LogRecord) -> bool:
     return not noisy or record.levelno >= logging.WARNING
 
 
+def _database() -> Settings:
+    """Settings of a command that uses the database: reachable and at the current schema."""
+    from huiying.db import check_reachable
+    from huiying.migrate import check_current
+
+    settings = _settings()
+    check_reachable(settings.database_url)
+    check_current(settings.database_url)
+    return settings
+
+
 def _settings() -> Settings:
     settings = settings_module.load()
     logging.basicConfig(level=settings.log_level,
@@ -83,7 +94,7 @@ def users_add(username: str, role: str, department: str | None, email: str | Non
     from huiying.db import session_scope
     from huiying.users import create_user
 
-    settings = _settings()
+    settings = _database()
     password = os.environ.get("HUIYING_NEW_PASSWORD") or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True)
     with session_scope(settings.database_url) as session:
@@ -98,7 +109,7 @@ def users_token(username: str) -> None:
     from huiying.db import session_scope
     from huiying.users import new_api_token
 
-    settings = _settings()
+    settings = _database()
     with session_scope(settings.database_url) as session:
         click.echo(new_api_token(session, username))
 
@@ -148,7 +159,7 @@ def crawl(names: tuple[str, ...], source_file: Path | None, output: Path | None)
     from huiying.cli.runner import enabled_configs, sync_sources
     from huiying.queue import check_broker, enqueue_comments
 
-    settings = _settings()
+    settings = _database()
     sync_sources(settings)
     configs = enabled_configs(settings, names)
     check_broker(settings)
@@ -169,10 +180,7 @@ def web(host: str | None, port: int | None) -> None:
 
     from dashboard import create_app
 
-    settings = _settings()
-    from huiying.db import check_reachable
-
-    check_reachable(settings.database_url)
+    settings = _database()
     host, port = host or settings.web_host, port or settings.web_port
     click.echo(f"dashboard: http://{host}:{port}/")
     # Behind the nginx of deploy/: trust its X-Forwarded-* headers from loopback only.
@@ -186,11 +194,9 @@ def web(host: str | None, port: int | None) -> None:
 @click.option("--concurrency", default=2, show_default=True, type=int)
 def worker(concurrency: int) -> None:
     """Run a Celery worker (analysis, sweeps, scheduled crawls)."""
-    from huiying.db import check_reachable
     from huiying.queue import check_broker
 
-    settings = _settings()
-    check_reachable(settings.database_url)
+    settings = _database()
     check_broker(settings)
     from worker.app import app
 
@@ -245,7 +251,7 @@ def analyze(engine: str | None) -> None:
     from huiying.db import session_scope
     from huiying.errors import InputError
 
-    settings = _settings()
+    settings = _database()
     with session_scope(settings.database_url) as session:
         rules = routing_rules(session)
     engine = engine or settings.sentiment_engine
@@ -316,6 +322,8 @@ def _user_input_errors(fn, *args, **kwargs):
 
     try:
         return fn(*args, **kwargs)
+    except SystemExit as exc:  # analysis' own command lines exit with a message
+        raise InputError(str(exc.code)) from None
     except KeyError as exc:
         raise InputError(f"a column is missing: {exc.args[0]}.") from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -358,6 +366,74 @@ def model_eval_sentiment(data: Path, engine: str, model_dir: Path | None) -> Non
     except (ValueError, FileNotFoundError) as exc:
         raise InputError(str(exc)) from None
     click.echo(json.dumps(_user_input_errors(evaluate, chosen, path), ensure_ascii=False))
+
+
+@model_train.command("router")
+@click.option("--data", "data", multiple=True, type=click.Path(path_type=Path),
+              help="CSV of past messages with their department; repeat for more.")
+@click.option("--text-col", "text_cols", multiple=True,
+              help="Text column; 'title+body' joins columns; one for all files or one per file.")
+@click.option("--label-col", help="Department (label) column.")
+@click.option("--from-history", is_flag=True,
+              help="Train on this installation's own cases and the departments they went to.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Model folder (default: $HUIYING_DATA_DIR/models/router, which the worker uses).")
+@click.option("--seed", default=13, show_default=True)
+def model_train_router(data: tuple[Path, ...], text_cols: tuple[str, ...], label_col: str | None,
+                       from_history: bool, out: Path | None, seed: int) -> None:
+    """Learn which department answers what; print the cross-validated figures as JSON."""
+    from analysis.router import read_many, train_router
+    from huiying.errors import InputError
+
+    settings = _settings()
+    if from_history:
+        from huiying.cases import routing_history
+        from huiying.db import session_scope
+
+        settings = _database()
+        with session_scope(settings.database_url) as session:
+            texts, labels = routing_history(session)
+        digest = None
+    else:
+        if not (data and text_cols and label_col):
+            raise InputError("give --data FILE --text-col C --label-col C, or --from-history.")
+        texts, labels, digest = _user_input_errors(read_many, [str(p) for p in _data_files(data)],
+                                                   list(text_cols), label_col)
+    if len(set(labels)) < 2 or len(texts) < 10:
+        raise InputError(f"{len(texts)} labelled texts in {len(set(labels))} departments are too "
+                         "few to learn from; at least 10 texts in 2 departments are needed.")
+    model = train_router(texts, labels, seed=seed, data_file_sha256=digest)
+    target = out or settings.data_dir / "models" / "router"
+    model.save(target)
+    click.echo(json.dumps({"version": model.version, "n": len(texts), "labels": model.labels,
+                           "out": str(target), **model.meta["cv"]}, ensure_ascii=False))
+
+
+@model_eval.command("router")
+@click.option("--model", "model_dir", type=click.Path(path_type=Path), default=None,
+              help="Model folder (default: the shipped 7-category demonstration model).")
+@click.option("--data", required=True, type=click.Path(path_type=Path))
+@click.option("--text-col", required=True, help="Text column; 'title+body' joins columns.")
+@click.option("--label-col", required=True)
+def model_eval_router(model_dir: Path | None, data: Path, text_col: str, label_col: str) -> None:
+    """Print {"accuracy", "macro_f1", "n", "texts_per_s", "model_version"}."""
+    import time
+
+    from analysis.router import DEFAULT_DIR, RouterModel, evaluate_router, read_labelled_csv
+    from huiying.errors import InputError
+
+    (path,) = _data_files((data,))
+    folder = model_dir or DEFAULT_DIR
+    if not (Path(folder) / "meta.json").is_file():
+        raise InputError(f"{folder} holds no router model; train one with "
+                         "`huiying model train router`.")
+    model = RouterModel.load(folder)
+    texts, labels = _user_input_errors(read_labelled_csv, path, text_col, label_col)
+    start = time.perf_counter()
+    result = evaluate_router(model, texts, labels)
+    result["texts_per_s"] = round(len(texts) / max(time.perf_counter() - start, 1e-9), 1)
+    result["model_version"] = model.version
+    click.echo(json.dumps(result, ensure_ascii=False))
 
 
 @cli.command()

@@ -94,3 +94,29 @@ def test_model_commands_explain_bad_files(embedded_env, tmp_path):
     result = huiying("model", "train", "sentiment", "--data", str(bad_label), "--out",
                      str(tmp_path / "m"), env=embedded_env, check=False)
     assert result.returncode == 2 and "line 2: label must be 0 or 1, got 'yes'" in result.stderr
+
+
+def test_model_train_and_eval_router(embedded_env, tmp_path):
+    examples = {"学前教育股": "幼儿园保教费{}元是否合理", "人事股": "教师招聘第{}批名单什么时候公布",
+                "安全稳定股": "校车第{}号线超载严重"}
+    rows = ["text,dept"] + [f"{t.format(i)},{d}" for d, t in examples.items() for i in range(12)]
+    data = tmp_path / "history.csv"
+    data.write_text("\n".join(rows) + "\n", "utf-8")
+    trained = json.loads(huiying("model", "train", "router", "--data", str(data), "--text-col",
+                                 "text", "--label-col", "dept", env=embedded_env).stdout)
+    assert trained["n"] == 36 and sorted(trained["labels"]) == sorted(examples)
+    assert trained["out"] == str(tmp_path / "data" / "models" / "router")  # where the worker looks
+    assert trained["macro_f1"] >= 0.9
+    result = json.loads(huiying("model", "eval", "router", "--model", trained["out"], "--data",
+                                str(data), "--text-col", "text", "--label-col", "dept",
+                                env=embedded_env).stdout)
+    assert result["n"] == 36 and result["accuracy"] == 1.0 and set(result) >= {"macro_f1", "texts_per_s"}
+
+    no_tables = huiying("model", "train", "router", "--from-history", env=embedded_env, check=False)
+    assert no_tables.returncode == 2 and "run `huiying db upgrade` first" in no_tables.stderr
+    huiying("db", "upgrade", env=embedded_env)
+    too_few = huiying("model", "train", "router", "--from-history", env=embedded_env, check=False)
+    assert too_few.returncode == 2 and "too few to learn from" in too_few.stderr
+    wrong = huiying("model", "eval", "router", "--data", str(data), "--text-col", "body",
+                    "--label-col", "dept", env=embedded_env, check=False)
+    assert wrong.returncode == 2 and "no column body" in wrong.stderr
