@@ -61,3 +61,22 @@ def test_short_local_posts_are_relevant_and_other_bureaus_matters_are_not():
              "低息贷款，加微信秒批", "云溪学府学区房火热认购中，首付三成"]
     assert [r.relevant for r in analyse_many(local)] == [True] * len(local)
     assert [r.relevant for r in analyse_many(other)] == [False] * len(other)
+
+
+def test_hostile_batch_gives_a_result_or_an_error_per_item():
+    items = ["", "😀", "长" * 200_000, "English mixed 中文 и русский ١٢٣", "\ud800\udfff孤立\ud800",
+             "<div onclick=alert(1)>校车<script>x()</script></div>", "\x00\x01控制字符",
+             ("标题", "<p>正文</p>" * 5000)]
+    results = analyse_many(items)
+    assert len(results) == len(items)
+    empty, emoji, huge, mixed, surrogates, html, control, pair = results
+    assert empty.error == "empty text"
+    assert emoji.error is None and 0 <= emoji.sentiment <= 1
+    assert huge.error is None and len(huge.text_norm) == 20_000
+    assert mixed.error is None and "русский" in mixed.text_norm
+    assert surrogates.error is None and "\ufffd" in surrogates.text_norm
+    assert html.text_norm == "校车" and html.topic == "校车交通"
+    assert control.error is None
+    assert pair.error is None and "<p>" not in pair.text_norm
+    for result in results:
+        result.text_norm.encode("utf-8")  # storable as it is: no lone surrogate left
