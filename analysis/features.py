@@ -1,65 +1,40 @@
-"""Hashed character n-gram features for short Chinese texts, in numpy.
+"""Hashed character n-gram features for a whole batch of texts, in numpy.
 
-The same code featurises text for training and at run time, so the two can
-never drift apart. Nothing is stored but the hash space size and the feature
-options: there is no vocabulary. Hashing uses a fixed 64-bit mixer, so the
-features are identical on every machine and in every process (unlike
-Python's ``hash``).
+One featuriser for every model: the sentiment engine (`analysis.sentiment`) and the router
+and relevance models (through `analysis.linear`). The same code featurises text at training
+and at run time, so the two cannot drift apart. Nothing is stored but the options in
+`FeatureConfig`: there is no vocabulary.
 
-A batch of texts is joined into one array of code points, separated by
-``0``; every n-gram of every text is then hashed with a few array
-operations. That makes featurising a batch of short comments cost a few
-microseconds per text.
+A batch is joined into one array of code points, texts separated by 0; the n-gram hashes of
+all texts come from a few vectorised operations (no Python loop per character), so a batch
+of short comments costs a few microseconds a text. The hash is our own: a 64-bit polynomial
+over the code points, salted by n-gram length and feature family, finished by a splitmix64
+mixer. Unlike Python's `hash()` it gives the same features in every process and on every
+machine.
+
+The result is a sparse matrix in coordinate form, `SparseBatch(doc, col, val, n_docs)`, with
+one entry per distinct (text, feature) pair.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
-# Longest text featurised. A 200 KB post is cut to its first MAX_CHARS
-# characters: sentiment is read from the start of a comment, and a bound keeps
-# one giant text from stalling a batch.
-MAX_CHARS = 2000
+_PRIME = np.uint64(0x100000001B3)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = 0x9E3779B97F4A7C15
+_MASK64 = (1 << 64) - 1
 
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_STEP = np.uint64(0x9E3779B97F4A7C15)
-_S30 = np.uint64(30)
-_S27 = np.uint64(27)
-_S31 = np.uint64(31)
+# Feature families: the same string hashed in another family is another feature.
+NGRAM, HEAD, EMOTICON, FIRST_EMOTICON, LAST_EMOTICON, OWN_EMOTICON = range(6)
 
 # Emoticon tags as Weibo writes them: [哈哈], [泪], [good].
 _EMOTICON = re.compile(r"\[([^\[\]\x00]{1,8})\]")
-
-# Negation words: the characters that follow them get a marked feature, so that
-# 不 + 错 and 没 + 有问题 are told apart from 错 and 有问题.
-NEGATORS = "不没别无未非难"
-
-
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser, in place on a uint64 array."""
-    x ^= x >> _S30
-    x *= _M1
-    x ^= x >> _S27
-    x *= _M2
-    x ^= x >> _S31
-    return x
-
-
-def _hash_strings(strings: Sequence[str], salt: int) -> np.ndarray:
-    """Stable 64-bit hashes of short strings (emoticon names)."""
-    out = np.empty(len(strings), dtype=np.uint64)
-    for i, s in enumerate(strings):
-        h = np.array([salt], dtype=np.uint64)
-        cps = np.frombuffer(s.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        for cp in cps.astype(np.uint64):
-            h = _mix(h * _STEP + cp)
-        out[i] = h[0]
-    return out
 
 
 @dataclass(frozen=True)
@@ -69,169 +44,149 @@ class FeatureConfig:
     ngram_min: int = 1
     ngram_max: int = 3
     hash_bits: int = 20
-    emoticons: bool = True
-    negation_window: int = 0  # 0 = off; else mark the next k chars after a negator
-    tf: str = "binary"  # "binary" or "log"
-    max_chars: int = MAX_CHARS
-    extra: dict = field(default_factory=dict)
+    max_chars: int = 2000  # longer texts are cut; a bound keeps one giant text from stalling a batch
+    fold: bool = True  # strip; full-width ASCII to half-width, ideographic space to space, A-Z to a-z
+    head_chars: int = 0  # >0: n-grams within the first head_chars characters again, as their own family
+    emoticons: bool = False  # [哈哈] tags, also marked first / last / in the author's own words
+    binary: bool = True  # 1 for every distinct feature of a text, else its count
+    unit_length: bool = True  # scale each text's vector to unit L2 norm
 
     def to_dict(self) -> dict:
         return asdict(self)
 
-    @classmethod
-    def from_dict(cls, data: dict) -> FeatureConfig:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+
+@dataclass(frozen=True)
+class SparseBatch:
+    doc: np.ndarray  # int64, text of each entry, sorted
+    col: np.ndarray  # int64, hashed feature of each entry, in [0, 2**hash_bits)
+    val: np.ndarray  # float32
+    n_docs: int
 
 
-def clean(texts: Sequence[str], max_chars: int = MAX_CHARS) -> list[str]:
-    """Strings only, cut to max_chars, stripped, without NUL characters."""
+def clean(texts: Sequence[str], max_chars: int, strip: bool = True) -> list[str]:
+    """Strings only, cut to max_chars, NUL replaced by a space, stripped unless told not to."""
     out = []
     for t in texts:
         if not isinstance(t, str):
             t = "" if t is None else str(t)
-        t = t[:max_chars]
-        if "\x00" in t:
-            t = t.replace("\x00", " ")
-        out.append(t.strip())
+        t = t[:max_chars].replace("\x00", " ")
+        out.append(t.strip() if strip else t)
     return out
 
 
-def _fold(cps: np.ndarray) -> np.ndarray:
-    """Full-width ASCII to half-width, ideographic space to space, A-Z to a-z."""
-    cps = cps.copy()
-    full = (cps >= 0xFF01) & (cps <= 0xFF5E)
-    cps[full] -= 0xFEE0
-    cps[cps == 0x3000] = 0x20
-    upper = (cps >= 0x41) & (cps <= 0x5A)
-    cps[upper] += 0x20
-    return cps
+def mix(h: np.ndarray) -> np.ndarray:
+    """splitmix64-style finaliser of a uint64 array."""
+    h = h ^ (h >> np.uint64(31))
+    h = h * _MIX1
+    h = h ^ (h >> np.uint64(29))
+    h = h * _MIX2
+    return h ^ (h >> np.uint64(32))
 
 
-def featurise(texts: Sequence[str], cfg: FeatureConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Hash a batch of texts.
+def columns(h: np.ndarray, bits: int, family: int = NGRAM, n: int = 0) -> np.ndarray:
+    """Feature columns of polynomial hashes: salted by n-gram length and family, mixed, cut."""
+    salt = np.uint64((_GOLDEN * (n + 1000 * family)) & _MASK64)
+    return (mix(h ^ salt) & np.uint64((1 << bits) - 1)).astype(np.int64)
 
-    Returns ``(doc, col, val)``: for each distinct (text, feature) pair the
-    text's index in the batch, the feature column in ``[0, 2**hash_bits)`` and
-    its value. Values are normalised so that each text's vector has unit L2
-    norm. Texts that are empty after cleaning have no features.
-    """
-    cleaned = clean(texts, cfg.max_chars)
-    n = len(cleaned)
-    joined = "\x00" + "\x00".join(cleaned) + "\x00"
-    cps = _fold(np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
-    sep = cps == 0
-    doc_at = np.cumsum(sep) - 1  # position -> text index
-    c64 = cps.astype(np.uint64)
-    mask = np.uint64((1 << cfg.hash_bits) - 1)
 
-    hashes: list[np.ndarray] = []
-    docs: list[np.ndarray] = []
+def string_hashes(strings: Sequence[str]) -> np.ndarray:
+    """The polynomial hash of whole strings (emoticon names, words), as for an n-gram."""
+    out = []
+    for s in strings:
+        h = 0
+        for ch in s:
+            h = (h * int(_PRIME) + ord(ch)) & _MASK64
+        out.append(h)
+    return np.array(out, dtype=np.uint64)
 
-    h = np.zeros(len(c64), dtype=np.uint64)
-    bad = np.zeros(len(c64), dtype=bool)
-    edge = int(cfg.extra.get("edge", 0)) if cfg.extra else 0
-    sep_pos = np.flatnonzero(sep)
-    for k in range(1, cfg.ngram_max + 1):
-        # h[i] is the hash of the k-gram starting at i; bad[i] marks windows that
-        # cross a separator.
-        length = len(c64) - k + 1
-        if length <= 0:
+
+def _fold(cp: np.ndarray) -> np.ndarray:
+    cp = cp.copy()
+    cp[(cp >= 0xFF01) & (cp <= 0xFF5E)] -= 0xFEE0
+    cp[cp == 0x3000] = 0x20
+    cp[(cp >= 0x41) & (cp <= 0x5A)] += 0x20
+    return cp
+
+
+def featurise(texts: Sequence[str], cfg: FeatureConfig) -> SparseBatch:
+    """The hashed features of a batch of texts; texts empty after cleaning have none."""
+    texts = clean(texts, cfg.max_chars, strip=cfg.fold)
+    joined = "\x00".join(texts) + "\x00"
+    cp = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if cfg.fold:
+        cp = _fold(cp)
+    cp = cp.astype(np.uint64)
+    is_sep = cp == 0
+    doc = np.cumsum(is_sep) - is_sep  # the separator after text i still belongs to i
+    sep_before = np.concatenate(([0], np.cumsum(is_sep)))  # separators in cp[:i]
+    if cfg.head_chars:
+        starts = np.concatenate(([0], np.flatnonzero(is_sep)[:-1] + 1))
+        offset = np.arange(len(cp)) - starts[doc]  # position within its text
+
+    cols, docs = [], []
+    h = cp
+    for n in range(1, cfg.ngram_max + 1):
+        m = len(cp) - n + 1
+        if m <= 0:
             break
-        h = _mix(h[:length] * _STEP + c64[k - 1 : k - 1 + length] + np.uint64(k))
-        bad = bad[:length] | sep[k - 1 : k - 1 + length]
-        if k >= cfg.ngram_min:
-            ok = ~bad
-            hashes.append(h[ok])
-            docs.append(doc_at[:length][ok])
-        if k <= 2 and edge:
-            # the same n-gram again, marked as near the start / near the end of the text
-            d = doc_at[:length]
-            i = np.arange(length)
-            head = ~bad & (i - sep_pos[np.minimum(d, n)] - 1 < edge)
-            tail = ~bad & (sep_pos[np.minimum(d + 1, n)] - (i + k) < edge)
-            hashes.append(_mix(h[head] + np.uint64(0x4E4E)))
-            docs.append(d[head])
-            hashes.append(_mix(h[tail] + np.uint64(0x7A7A)))
-            docs.append(d[tail])
-
-    if cfg.negation_window > 0:
-        neg = np.isin(cps, np.array([ord(ch) for ch in cfg_negators(cfg)], dtype=np.uint32))
-        neg_pos = np.flatnonzero(neg)
-        for j in range(1, cfg.negation_window + 1):
-            p = neg_pos + j
-            p = p[p < len(cps)]
-            # stay inside the same text
-            p = p[doc_at[p] == doc_at[p - j]]
-            p = p[~sep[p]]
-            # feature: negator (any) followed, j chars later, by this char
-            hv = _mix(c64[p] * _STEP + np.uint64(0xA5A5 + j))
-            hashes.append(hv)
-            docs.append(doc_at[p])
+        if n > 1:
+            h = h[:m] * _PRIME + cp[n - 1 :]
+        if n < cfg.ngram_min:
+            continue
+        ok = (sep_before[n : m + n] - sep_before[:m]) == 0  # the window holds no separator
+        cols.append(columns(h[ok], cfg.hash_bits, NGRAM, n))
+        docs.append(doc[:m][ok])
+        if cfg.head_chars:
+            head = ok & (offset[:m] + n <= cfg.head_chars)
+            cols.append(columns(h[head], cfg.hash_bits, HEAD, n))
+            docs.append(doc[:m][head])
 
     if cfg.emoticons:
-        names, where = [], []
-        for m in _EMOTICON.finditer(joined):
-            names.append(m.group(1))
-            where.append(m.start())
-        if names:
+        matches = list(_EMOTICON.finditer(joined))
+        if matches:
+            names = [m.group(1) for m in matches]
             uniq = sorted(set(names))
-            table = dict(zip(uniq, _hash_strings(uniq, 0xE307), strict=True))
+            table = dict(zip(uniq, string_hashes(uniq), strict=True))
             eh = np.array([table[s] for s in names], dtype=np.uint64)
-            # m.start() indexes the joined str; code point indexes are the same
-            pos = np.array(where, dtype=np.int64)
-            edoc = doc_at[pos]
-            hashes.append(eh)
-            docs.append(edoc)
-            if cfg.extra.get("emoticon_position"):
-                # Which emoticon comes first and last in a text, and whether it
-                # is in the author's own words or in a quoted repost (after //@).
-                first = np.ones(len(edoc), dtype=bool)
-                first[1:] = edoc[1:] != edoc[:-1]
-                last = np.ones(len(edoc), dtype=bool)
-                last[:-1] = edoc[1:] != edoc[:-1]
-                hashes.append(_mix(eh[first] + np.uint64(0x1F)))
-                docs.append(edoc[first])
-                hashes.append(_mix(eh[last] + np.uint64(0x2F)))
-                docs.append(edoc[last])
-                fwd = np.array([m.start() for m in re.finditer("//@", joined)], dtype=np.int64)
-                if len(fwd):
-                    fdoc = doc_at[fwd]
-                    # first //@ of each text
-                    ff = np.ones(len(fdoc), dtype=bool)
-                    ff[1:] = fdoc[1:] != fdoc[:-1]
-                    cut = np.full(n, np.iinfo(np.int64).max)
-                    cut[fdoc[ff]] = fwd[ff]
-                    quoted = pos > cut[edoc]
-                else:
-                    quoted = np.zeros(len(pos), dtype=bool)
-                own = ~quoted
-                hashes.append(_mix(eh[own] + np.uint64(0x3F)))
-                docs.append(edoc[own])
+            pos = np.array([m.start() for m in matches], dtype=np.int64)  # str index = code point index
+            edoc = doc[pos]
+            # Which tag comes first and last in a text, and whether it is in the author's
+            # own words or in a quoted repost (after the first //@).
+            first = np.ones(len(edoc), dtype=bool)
+            first[1:] = edoc[1:] != edoc[:-1]
+            last = np.ones(len(edoc), dtype=bool)
+            last[:-1] = edoc[1:] != edoc[:-1]
+            cut = np.full(len(texts), np.iinfo(np.int64).max)
+            fwd = np.array([m.start() for m in re.finditer("//@", joined)], dtype=np.int64)
+            np.minimum.at(cut, doc[fwd], fwd)  # the first //@ of each text
+            own = pos < cut[edoc]
+            for family, keep in ((EMOTICON, slice(None)), (FIRST_EMOTICON, first),
+                                 (LAST_EMOTICON, last), (OWN_EMOTICON, own)):
+                cols.append(columns(eh[keep], cfg.hash_bits, family))
+                docs.append(edoc[keep])
 
-    if not hashes or sum(len(h) for h in hashes) == 0:
-        return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32))
-    col = (np.concatenate(hashes) & mask).astype(np.int64)
-    doc = np.concatenate(docs).astype(np.int64)
-    key = doc << np.int64(cfg.hash_bits) | col
-    key.sort()
-    first = np.empty(len(key), dtype=bool)
-    first[0] = True
-    np.not_equal(key[1:], key[:-1], out=first[1:])
-    if cfg.tf == "binary":
-        key = key[first]
-        val = np.ones(len(key), dtype=np.float64)
-    else:
-        starts = np.flatnonzero(first)
-        counts = np.diff(np.append(starts, len(key)))
-        key = key[starts]
-        val = 1.0 + np.log(counts.astype(np.float64))
-    doc = key >> np.int64(cfg.hash_bits)
-    col = key & np.int64((1 << cfg.hash_bits) - 1)
-    norms = np.sqrt(np.bincount(doc, weights=val * val, minlength=n))
-    val = val / norms[doc]
-    return doc, col, val.astype(np.float32)
+    return _coo(docs, cols, len(texts), cfg)
 
 
-def cfg_negators(cfg: FeatureConfig) -> str:
-    return cfg.extra.get("negators", NEGATORS) if cfg.extra else NEGATORS
+def _coo(docs: list[np.ndarray], cols: list[np.ndarray], n_docs: int, cfg: FeatureConfig) -> SparseBatch:
+    bits = cfg.hash_bits
+    key = np.zeros(0, dtype=np.int64)
+    if docs:
+        key = (np.concatenate(docs).astype(np.int64) << bits) | np.concatenate(cols)
+    key.sort()  # not np.unique: its hash table is several times slower here
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1]))) if len(key) else key
+    val = np.diff(np.append(starts, len(key))).astype(np.float64)  # the count of each feature
+    key = key[starts]
+    if cfg.binary:
+        val[:] = 1.0
+    doc = key >> bits
+    if cfg.unit_length:
+        val = val / unit_norms(doc, val, n_docs)[doc]
+    return SparseBatch(doc, key & ((1 << bits) - 1), val.astype(np.float32), n_docs)
+
+
+def unit_norms(doc: np.ndarray, val: np.ndarray, n_docs: int) -> np.ndarray:
+    """The L2 norm of every text's vector; 1 for texts without features."""
+    norm = np.sqrt(np.bincount(doc, weights=val * val, minlength=n_docs))
+    norm[norm == 0] = 1.0
+    return norm

@@ -1,33 +1,35 @@
-"""The machinery the router and relevance models share, in numpy alone.
+"""The linear-model part the router and relevance models share, in numpy alone.
 
-- `Features`: hashed character n-grams of the whole text, plus a second family for the
-  opening characters (a message board puts the title first), weighted by sublinear tf-idf
-  and scaled to unit length.
+- `TfidfConfig` and `LinearModel`: hashed character n-grams (`analysis.features`), weighted
+  by sublinear tf-idf and scaled to unit length, scored by one linear SVM per output column.
 - `train_svm`: one-vs-rest L2-regularised, squared-hinge linear SVMs, all classes at once,
   by dual coordinate descent (Hsieh et al., ICML 2008). No randomness but the visiting
   order, which comes from the seed, so training is reproducible bit for bit.
-- `stratified_folds`: k folds, stratified by label, that keep identical texts together.
-- `write_npz` / `read_npz`: an `.npz` with fixed zip timestamps (byte-identical for the same
-  arrays) that loads with `allow_pickle=False`.
+- `out_of_fold`: scores of k-fold models on the texts each did not see; `stratified_folds`
+  keeps identical texts together.
+- `save` / `load`: `weights.npz` + `meta.json` (`analysis.modelfile`), with a version made of
+  the kind, the build month and a hash of the content.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
-import zipfile
+import datetime as dt
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from analysis.ngrams import SparseBatch, char_ngrams
+from analysis import modelfile
+from analysis.features import FeatureConfig, SparseBatch, featurise, unit_norms
+
+FORMAT = 1
+MAX_CHARS = 20_000  # the same cut as analysis.normalise
 
 
 @dataclass(frozen=True)
-class FeatureConfig:
+class TfidfConfig:
     n_max: int = 2  # character 1..n_max grams
     bits: int = 18  # hash space 2**bits
     head_chars: int = 0  # >0: also n-grams of the first head_chars characters, own family
@@ -36,21 +38,10 @@ class FeatureConfig:
     def as_dict(self) -> dict:
         return asdict(self)
 
-
-def featurise(texts: Sequence[str], config: FeatureConfig) -> SparseBatch:
-    texts = list(texts)
-    batch = char_ngrams(texts, n_max=config.n_max, bits=config.bits)
-    if config.head_chars:
-        from analysis.ngrams import stack
-
-        head = char_ngrams([t[: config.head_chars] for t in texts], n_max=config.n_max,
-                           bits=config.bits, salt=1)
-        batch = stack(batch, head, config.bits)
-    return batch
-
-
-def document_frequency(batch: SparseBatch, bits: int) -> np.ndarray:
-    return np.bincount(batch.col, minlength=1 << bits)
+    def features(self) -> FeatureConfig:
+        """Counts of n-grams of the (already normalised) text; tf-idf is done here."""
+        return FeatureConfig(ngram_max=self.n_max, hash_bits=self.bits, max_chars=MAX_CHARS,
+                             fold=False, head_chars=self.head_chars, binary=False, unit_length=False)
 
 
 def idf_from_df(df: np.ndarray, n_docs: int, min_df: int) -> np.ndarray:
@@ -62,20 +53,60 @@ def idf_from_df(df: np.ndarray, n_docs: int, min_df: int) -> np.ndarray:
 def weight(batch: SparseBatch, idf: np.ndarray) -> np.ndarray:
     """Sublinear tf × idf, each document scaled to unit length; returns the entry values."""
     val = (1.0 + np.log(batch.val.astype(np.float64))) * idf[batch.col]
-    norm = np.sqrt(np.bincount(batch.doc, weights=val * val, minlength=batch.n_docs))
-    norm[norm == 0] = 1.0
-    return val / norm[batch.doc]
+    return val / unit_norms(batch.doc, val, batch.n_docs)[batch.doc]
 
 
-def linear_scores(batch: SparseBatch, values: np.ndarray, dense_w: np.ndarray,
-                  bias: np.ndarray) -> np.ndarray:
-    """(n_docs, k) scores of a linear model over the hashed space; dense_w is (2**bits, k)."""
-    k = dense_w.shape[1]
-    scores = np.empty((batch.n_docs, k), dtype=np.float64)
-    contrib = dense_w[batch.col] * values[:, None]
-    for j in range(k):
-        scores[:, j] = np.bincount(batch.doc, weights=contrib[:, j], minlength=batch.n_docs)
-    return scores + bias
+@dataclass
+class LinearModel:
+    """Linear SVM scores (one column per class) over tf-idf weighted hashed n-grams."""
+
+    config: TfidfConfig
+    cols: np.ndarray  # int32 hashed columns that have weights
+    weights: np.ndarray  # float32 (n_cols, k)
+    bias: np.ndarray  # float32 (k,)
+    idf: np.ndarray  # float32 (n_cols,)
+
+    def __post_init__(self):
+        size = 1 << self.config.bits
+        self._dense_w = np.zeros((size, self.weights.shape[1]), dtype=np.float32)
+        self._dense_w[self.cols] = self.weights
+        self._dense_idf = np.zeros(size, dtype=np.float64)
+        self._dense_idf[self.cols] = self.idf
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        """(n_texts, k) SVM scores of normalised texts."""
+        batch = featurise(texts, self.config.features())
+        values = weight(batch, self._dense_idf)
+        contrib = self._dense_w[batch.col] * values[:, None]
+        scores = np.empty((batch.n_docs, contrib.shape[1]), dtype=np.float64)
+        for j in range(contrib.shape[1]):
+            scores[:, j] = np.bincount(batch.doc, weights=contrib[:, j], minlength=batch.n_docs)
+        return scores + self.bias.astype(np.float64)
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], targets: np.ndarray, config: TfidfConfig, c: float,
+            seed: int) -> LinearModel:
+        """Train on normalised texts; targets is (n_texts, k) of ±1."""
+        batch = featurise(texts, config.features())
+        df = np.bincount(batch.col, minlength=1 << config.bits)
+        idf = idf_from_df(df, len(texts), config.min_df)
+        cols, w, b = train_svm(batch, weight(batch, idf), targets, c=c, seed=seed)
+        return cls(config, cols, w, b, idf[cols].astype(np.float32))
+
+
+def out_of_fold(texts: list[str], targets: np.ndarray, strata: Sequence[str], *, folds: int,
+                seed: int, config: TfidfConfig, c: float) -> np.ndarray:
+    """Scores of every text by the model of the fold that did not train on it."""
+    groups = ["".join(t.split()) for t in texts]
+    fold = stratified_folds(strata, groups, folds, seed)
+    scores = np.zeros(targets.shape)
+    for k in range(folds):
+        train, test = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+        if not len(test):
+            continue
+        model = LinearModel.fit([texts[i] for i in train], targets[train], config, c, seed)
+        scores[test] = model.scores([texts[i] for i in test])
+    return scores
 
 
 def train_svm(batch: SparseBatch, values: np.ndarray, targets: np.ndarray, *, c: float,
@@ -118,12 +149,6 @@ def train_svm(batch: SparseBatch, values: np.ndarray, targets: np.ndarray, *, c:
     return cols.astype(np.int32), w.astype(np.float32), b.astype(np.float32)
 
 
-def dense_weights(cols: np.ndarray, w: np.ndarray, bits: int) -> np.ndarray:
-    dense = np.zeros((1 << bits, w.shape[1]), dtype=np.float32)
-    dense[cols] = w
-    return dense
-
-
 def stratified_folds(labels: Sequence[str], groups: Sequence[str], folds: int, seed: int) -> np.ndarray:
     """Fold number of every row; rows with the same group (e.g. same text) share a fold."""
     first: dict[str, str] = {}
@@ -160,47 +185,33 @@ def macro_f1(truth: Sequence[str], pred: Sequence[str]) -> tuple[float, float]:
     return accuracy, float(np.mean(f1s))
 
 
-def data_sha256(texts: Sequence[str], labels: Sequence[str]) -> str:
-    h = hashlib.sha256()
-    for text, label in zip(texts, labels, strict=True):
-        h.update(text.encode("utf-8", "surrogatepass") + b"\x00" + label.encode("utf-8") + b"\x01")
-    return h.hexdigest()
+def version_month() -> str:
+    """yyyy.mm of the build: SOURCE_DATE_EPOCH when set (reproducible builds), else today."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
+    return when.strftime("%Y.%m")
 
 
-def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Like np.savez_compressed, but with fixed timestamps: same arrays → same bytes."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name in sorted(arrays):
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            data = io.BytesIO()
-            np.lib.format.write_array(data, np.ascontiguousarray(arrays[name]), allow_pickle=False)
-            zf.writestr(info, data.getvalue(), compresslevel=9)
-    Path(path).write_bytes(buffer.getvalue())
+def save(directory: Path | str, kind: str, model: LinearModel, meta: dict) -> dict:
+    """Write the model and its metadata; returns the metadata with format, kind and version."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    arrays = {"cols": model.cols.astype(np.int32), "weights": model.weights.astype(np.float32),
+              "bias": model.bias.astype(np.float32), "idf": model.idf.astype(np.float32)}
+    meta = {**meta, "format": FORMAT, "kind": kind, "features": model.config.as_dict()}
+    meta.pop("version", None)
+    meta["version"] = f"{kind}-{version_month()}-{modelfile.content_hash(arrays, meta)}"
+    modelfile.write_npz(directory / "weights.npz", arrays)
+    modelfile.write_json(directory / "meta.json", meta)
+    return meta
 
 
-def read_npz(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as data:
-        return {name: data[name] for name in data.files}
-
-
-def write_json(path: Path, meta: dict) -> None:
-    Path(path).write_text(json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-                          encoding="utf-8")
-
-
-def content_hash(arrays: dict[str, np.ndarray], meta: dict) -> str:
-    h = hashlib.sha256(json.dumps(meta, ensure_ascii=False, sort_keys=True).encode("utf-8"))
-    for name in sorted(arrays):
-        h.update(name.encode() + np.ascontiguousarray(arrays[name]).tobytes())
-    return h.hexdigest()[:8]
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def load(directory: Path | str, kind: str) -> tuple[LinearModel, dict]:
+    directory = Path(directory)
+    meta = modelfile.read_json(directory / "meta.json")
+    if meta.get("kind") != kind or meta.get("format") != FORMAT:
+        raise ValueError(f"{directory} does not hold a {kind} model of format {FORMAT}")
+    arrays = modelfile.read_npz(directory / "weights.npz")
+    model = LinearModel(TfidfConfig(**meta["features"]), arrays["cols"], arrays["weights"],
+                        arrays["bias"], arrays["idf"])
+    return model, meta

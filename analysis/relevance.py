@@ -18,7 +18,6 @@ the training data holds no spam, so this cannot be learned from it.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -28,18 +27,17 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis import linear
+from analysis import linear, modelfile
 from analysis.lexicon import EDUCATION_TERMS, SPAM_TERMS
-from analysis.linear import FeatureConfig
-from analysis.router import read_many, safe_normalise, version_month
+from analysis.linear import LinearModel, TfidfConfig
+from analysis.router import command_line, print_evaluation, read_many, safe_normalise
 
 DEFAULT_DIR = Path(__file__).parent / "models" / "relevance"
-DEFAULT_CONFIG = FeatureConfig(n_max=2, bits=18, head_chars=0, min_df=1)
+DEFAULT_CONFIG = TfidfConfig(n_max=2, bits=18, head_chars=0, min_df=1)
 DEFAULT_C = 10.0
 POSITIVE = "教育文体"
 LEXICON_SATURATION = 4  # this many distinct terms make the lexicon signal 1.0
 COMBINATIONS = ("classifier", "max", "blend")
-FORMAT = 1
 
 
 def lexicon_scores(texts: Sequence[str], terms: Sequence[str] = EDUCATION_TERMS) -> np.ndarray:
@@ -91,13 +89,20 @@ def f1_at(scores: np.ndarray, truth: np.ndarray, threshold: float) -> dict:
             "accuracy": round(float(np.mean(pred == truth)), 4)}
 
 
+def combine(combination: str, platt: Sequence[float], blend: Sequence[float], svm: np.ndarray,
+            lexicon: np.ndarray, spam: np.ndarray) -> np.ndarray:
+    """The score of a combination of the SVM score and the lexicon signal, halved per spam term."""
+    p = sigmoid(platt[0] * svm + platt[1])
+    if combination == "max":
+        p = np.maximum(p, lexicon)
+    elif combination == "blend":
+        p = sigmoid(blend[0] * svm + blend[1] * lexicon + blend[2])
+    return p * 0.5**spam
+
+
 @dataclass
 class RelevanceModel:
-    config: FeatureConfig
-    cols: np.ndarray
-    weights: np.ndarray  # (n_cols, 1)
-    bias: np.ndarray  # (1,)
-    idf: np.ndarray
+    svm: LinearModel  # one score column: positive against the rest
     combination: str  # "classifier" | "max" | "blend"
     platt: list[float]  # a, b: p = sigmoid(a * svm_score + b)
     blend: list[float]  # a, b, c: p = sigmoid(a * svm_score + b * lexicon + c)
@@ -106,77 +111,38 @@ class RelevanceModel:
     terms: tuple[str, ...] = EDUCATION_TERMS
     spam_terms: tuple[str, ...] = SPAM_TERMS
 
-    def __post_init__(self):
-        self._dense_w = linear.dense_weights(self.cols, self.weights, self.config.bits)
-        self._dense_idf = np.zeros(1 << self.config.bits)
-        self._dense_idf[self.cols] = self.idf
-
     @property
     def version(self) -> str:
         return self.meta.get("version", "relevance-unsaved")
 
-    def svm_scores(self, texts: Sequence[str]) -> np.ndarray:
-        batch = linear.featurise(texts, self.config)
-        values = linear.weight(batch, self._dense_idf)
-        return linear.linear_scores(batch, values, self._dense_w, self.bias.astype(np.float64))[:, 0]
-
-    def combine(self, svm: np.ndarray, lexicon: np.ndarray, spam: np.ndarray) -> np.ndarray:
-        p = sigmoid(self.platt[0] * svm + self.platt[1])
-        if self.combination == "max":
-            p = np.maximum(p, lexicon)
-        elif self.combination == "blend":
-            p = sigmoid(self.blend[0] * svm + self.blend[1] * lexicon + self.blend[2])
-        return p * 0.5**spam
-
     def score(self, texts: Sequence[str], *, normalised: bool = False) -> list[float]:
         texts = list(texts) if normalised else [safe_normalise(t) for t in texts]
-        p = self.combine(self.svm_scores(texts), lexicon_scores(texts, self.terms),
-                         spam_counts(texts, self.spam_terms))
+        p = combine(self.combination, self.platt, self.blend, self.svm.scores(texts)[:, 0],
+                    lexicon_scores(texts, self.terms), spam_counts(texts, self.spam_terms))
         return [round(float(x), 4) for x in p]
 
     def is_relevant(self, texts: Sequence[str], *, normalised: bool = False) -> list[bool]:
         return [s >= self.threshold for s in self.score(texts, normalised=normalised)]
 
     def save(self, directory: Path | str) -> None:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        arrays = {"cols": self.cols.astype(np.int32), "weights": self.weights.astype(np.float32),
-                  "bias": self.bias.astype(np.float32), "idf": self.idf.astype(np.float32)}
-        meta = dict(self.meta)
-        meta.pop("version", None)
-        meta.update(format=FORMAT, kind="relevance", features=self.config.as_dict(),
-                    combination=self.combination, platt=self.platt, blend=self.blend,
-                    threshold=self.threshold, lexicon_saturation=LEXICON_SATURATION,
-                    spam_rule="score × 0.5 per distinct spam term")
-        meta["version"] = f"relevance-{version_month()}-{linear.content_hash(arrays, meta)}"
-        self.meta = meta
-        linear.write_npz(directory / "weights.npz", arrays)
-        linear.write_json(directory / "meta.json", meta)
+        self.meta = linear.save(directory, "relevance", self.svm, {
+            **self.meta, "combination": self.combination, "platt": self.platt, "blend": self.blend,
+            "threshold": self.threshold, "lexicon_saturation": LEXICON_SATURATION,
+            "spam_rule": "score × 0.5 per distinct spam term"})
 
     @classmethod
     def load(cls, directory: Path | str = DEFAULT_DIR) -> RelevanceModel:
-        directory = Path(directory)
-        meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
-        if meta.get("kind") != "relevance" or meta.get("format") != FORMAT:
-            raise ValueError(f"{directory} does not hold a relevance model of format {FORMAT}")
-        arrays = linear.read_npz(directory / "weights.npz")
-        return cls(config=FeatureConfig(**meta["features"]), cols=arrays["cols"],
-                   weights=arrays["weights"], bias=arrays["bias"], idf=arrays["idf"],
-                   combination=meta["combination"], platt=list(meta["platt"]),
-                   blend=list(meta["blend"]), threshold=float(meta["threshold"]), meta=meta)
+        svm, meta = linear.load(directory, "relevance")
+        return cls(svm, meta["combination"], list(meta["platt"]), list(meta["blend"]),
+                   float(meta["threshold"]), meta)
 
 
-def _fit_svm(texts: list[str], truth: np.ndarray, config: FeatureConfig, c: float, seed: int):
-    batch = linear.featurise(texts, config)
-    idf = linear.idf_from_df(linear.document_frequency(batch, config.bits), len(texts), config.min_df)
-    values = linear.weight(batch, idf)
-    targets = np.where(truth, 1.0, -1.0)[:, None]
-    cols, w, b = linear.train_svm(batch, values, targets, c=c, seed=seed)
-    return cols, w, b, idf[cols].astype(np.float32)
+def _targets(truth: np.ndarray) -> np.ndarray:
+    return np.where(truth, 1.0, -1.0)[:, None]
 
 
 def cross_validate_relevance(texts: Sequence[str], labels: Sequence[str], *, positive: str = POSITIVE,
-                             folds: int = 5, seed: int = 13, config: FeatureConfig = DEFAULT_CONFIG,
+                             folds: int = 5, seed: int = 13, config: TfidfConfig = DEFAULT_CONFIG,
                              c: float = DEFAULT_C) -> dict:
     """Out-of-fold SVM scores, then every combination with its calibration and best threshold.
 
@@ -185,14 +151,8 @@ def cross_validate_relevance(texts: Sequence[str], labels: Sequence[str], *, pos
     """
     texts = [safe_normalise(t) for t in texts]
     truth = np.array([str(y) == positive for y in labels])
-    groups = ["".join(t.split()) for t in texts]
-    fold = linear.stratified_folds([str(t) for t in truth], groups, folds, seed)
-    svm = np.zeros(len(texts))
-    for k in range(folds):
-        train, test = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
-        cols, w, b, idf = _fit_svm([texts[i] for i in train], truth[train], config, c, seed)
-        part = RelevanceModel(config, cols, w, b, idf, "classifier", [1.0, 0.0], [1.0, 0.0, 0.0], 0.5)
-        svm[test] = part.svm_scores([texts[i] for i in test])
+    svm = linear.out_of_fold(texts, _targets(truth), [str(t) for t in truth], folds=folds, seed=seed,
+                             config=config, c=c)[:, 0]
     lexicon = lexicon_scores(texts)
     platt = [float(v) for v in fit_logistic(svm[:, None], truth.astype(float))]
     blend = [float(v) for v in fit_logistic(np.column_stack([svm, lexicon]), truth.astype(float))]
@@ -200,12 +160,7 @@ def cross_validate_relevance(texts: Sequence[str], labels: Sequence[str], *, pos
     spam = np.zeros(len(texts))
     lexicon_only = lexicon * 1.0
     for name in ("lexicon", *COMBINATIONS):
-        if name == "lexicon":
-            p = lexicon_only
-        else:
-            probe = RelevanceModel(config, np.zeros(0, np.int32), np.zeros((0, 1), np.float32),
-                                   np.zeros(1, np.float32), np.zeros(0, np.float32), name, platt, blend, 0.5)
-            p = probe.combine(svm, lexicon, spam)
+        p = lexicon_only if name == "lexicon" else combine(name, platt, blend, svm, lexicon, spam)
         threshold, _ = best_threshold(p, truth)
         results[name] = {"threshold": threshold, **f1_at(p, truth, threshold)}
     return {"n": len(texts), "positives": int(truth.sum()), "folds": folds, "platt": platt,
@@ -213,7 +168,7 @@ def cross_validate_relevance(texts: Sequence[str], labels: Sequence[str], *, pos
 
 
 def train_relevance(texts: Sequence[str], labels: Sequence[str], *, positive: str = POSITIVE,
-                    seed: int = 13, folds: int = 5, config: FeatureConfig = DEFAULT_CONFIG,
+                    seed: int = 13, folds: int = 5, config: TfidfConfig = DEFAULT_CONFIG,
                     c: float = DEFAULT_C, combination: str | None = None,
                     data_file_sha256: str | None = None) -> RelevanceModel:
     """Cross-validate, pick the combination with the best CV F1 (unless given), fit on all."""
@@ -223,17 +178,16 @@ def train_relevance(texts: Sequence[str], labels: Sequence[str], *, positive: st
     chosen = combination or ranked[0]
     norm = [safe_normalise(t) for t in texts]
     truth = np.array([str(y) == positive for y in labels])
-    cols, w, b, idf = _fit_svm(norm, truth, config, c, seed)
     meta = {
         "positive": positive,
         "trainer": {"model": "squared-hinge linear SVM + logistic calibration", "c": c, "seed": seed},
         "training_rows": len(norm),
-        "training_rows_sha256": linear.data_sha256(norm, [str(y) for y in labels]),
+        "training_rows_sha256": modelfile.rows_sha256(norm, [str(y) for y in labels]),
         "training_file_sha256": data_file_sha256,
         "cv": cv,
     }
-    return RelevanceModel(config, cols, w, b, idf, chosen, cv["platt"], cv["blend"],
-                          cv["by_combination"][chosen]["threshold"], meta)
+    return RelevanceModel(LinearModel.fit(norm, _targets(truth), config, c, seed), chosen, cv["platt"],
+                          cv["blend"], cv["by_combination"][chosen]["threshold"], meta)
 
 
 def evaluate_relevance(model: RelevanceModel, texts: Sequence[str], labels: Sequence[str],
@@ -244,21 +198,9 @@ def evaluate_relevance(model: RelevanceModel, texts: Sequence[str], labels: Sequ
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis.relevance", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    train = sub.add_parser("train")
-    train.add_argument("--data", action="append", required=True)
-    train.add_argument("--text-col", action="append", required=True)
-    train.add_argument("--label-col", required=True)
-    train.add_argument("--positive", default=POSITIVE)
-    train.add_argument("--out", required=True)
-    train.add_argument("--seed", type=int, default=13)
-    ev = sub.add_parser("eval")
-    ev.add_argument("--model", default=str(DEFAULT_DIR))
-    ev.add_argument("--data", required=True)
-    ev.add_argument("--text-col", required=True)
-    ev.add_argument("--label-col", required=True)
-    ev.add_argument("--positive", default=POSITIVE)
+    parser, train, ev = command_line("python -m analysis.relevance", __doc__.split("\n")[0], DEFAULT_DIR)
+    for command in (train, ev):
+        command.add_argument("--positive", default=POSITIVE)
     args = parser.parse_args(argv)
     if args.command == "train":
         texts, labels, digest = read_many(args.data, args.text_col, args.label_col)
@@ -275,12 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     model = RelevanceModel.load(args.model)
     texts, labels, _ = read_many([args.data], [args.text_col], args.label_col)
-    start = time.perf_counter()
-    result = evaluate_relevance(model, texts, labels, args.positive)
-    result["texts_per_s"] = round(len(texts) / max(time.perf_counter() - start, 1e-9))
-    result["model_version"] = model.version
-    print(json.dumps(result, ensure_ascii=False))
-    return 0
+    return print_evaluation(lambda: evaluate_relevance(model, texts, labels, args.positive), len(texts),
+                            model.version)
 
 
 if __name__ == "__main__":

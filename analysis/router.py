@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime as dt
+import hashlib
 import json
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -29,14 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis import linear
-from analysis.linear import FeatureConfig
+from analysis import linear, modelfile
+from analysis.linear import LinearModel, TfidfConfig
 from analysis.normalise import normalise
 
 DEFAULT_DIR = Path(__file__).parent / "models" / "router"
-DEFAULT_CONFIG = FeatureConfig(n_max=2, bits=18, head_chars=0, min_df=1)
+DEFAULT_CONFIG = TfidfConfig(n_max=2, bits=18, head_chars=0, min_df=1)
 DEFAULT_C = 3.0
-FORMAT = 1
 
 
 def safe_normalise(text) -> str:
@@ -46,39 +44,19 @@ def safe_normalise(text) -> str:
         return ""
 
 
-def version_month() -> str:
-    """yyyy.mm of the build: SOURCE_DATE_EPOCH when set (reproducible builds), else today."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    when = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
-    return when.strftime("%Y.%m")
-
-
 @dataclass
 class RouterModel:
     labels: list[str]
-    config: FeatureConfig
-    cols: np.ndarray  # int32 hashed columns that have weights
-    weights: np.ndarray  # float32 (n_cols, n_labels)
-    bias: np.ndarray  # float32 (n_labels,)
-    idf: np.ndarray  # float32 (n_cols,)
+    svm: LinearModel  # one score column per label
     temperature: float
     meta: dict = field(default_factory=dict)
-
-    def __post_init__(self):
-        size = 1 << self.config.bits
-        self._dense_w = linear.dense_weights(self.cols, self.weights, self.config.bits)
-        self._dense_idf = np.zeros(size, dtype=np.float64)
-        self._dense_idf[self.cols] = self.idf
 
     @property
     def version(self) -> str:
         return self.meta.get("version", "router-unsaved")
 
     def decision_scores(self, texts: Sequence[str], *, normalised: bool = False) -> np.ndarray:
-        texts = list(texts) if normalised else [safe_normalise(t) for t in texts]
-        batch = linear.featurise(texts, self.config)
-        values = linear.weight(batch, self._dense_idf)
-        return linear.linear_scores(batch, values, self._dense_w, self.bias.astype(np.float64))
+        return self.svm.scores(list(texts) if normalised else [safe_normalise(t) for t in texts])
 
     def probabilities(self, texts: Sequence[str], *, normalised: bool = False) -> np.ndarray:
         return softmax(self.decision_scores(texts, normalised=normalised) * self.temperature)
@@ -95,29 +73,13 @@ class RouterModel:
         return out
 
     def save(self, directory: Path | str) -> None:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        arrays = {"cols": self.cols.astype(np.int32), "weights": self.weights.astype(np.float32),
-                  "bias": self.bias.astype(np.float32), "idf": self.idf.astype(np.float32)}
-        meta = dict(self.meta)
-        meta.update(format=FORMAT, kind="router", labels=self.labels, features=self.config.as_dict(),
-                    temperature=self.temperature)
-        meta.pop("version", None)
-        meta["version"] = f"router-{version_month()}-{linear.content_hash(arrays, meta)}"
-        self.meta = meta
-        linear.write_npz(directory / "weights.npz", arrays)
-        linear.write_json(directory / "meta.json", meta)
+        self.meta = linear.save(directory, "router", self.svm,
+                                {**self.meta, "labels": self.labels, "temperature": self.temperature})
 
     @classmethod
     def load(cls, directory: Path | str = DEFAULT_DIR) -> RouterModel:
-        directory = Path(directory)
-        meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
-        if meta.get("kind") != "router" or meta.get("format") != FORMAT:
-            raise ValueError(f"{directory} does not hold a router model of format {FORMAT}")
-        arrays = linear.read_npz(directory / "weights.npz")
-        return cls(labels=list(meta["labels"]), config=FeatureConfig(**meta["features"]),
-                   cols=arrays["cols"], weights=arrays["weights"], bias=arrays["bias"],
-                   idf=arrays["idf"], temperature=float(meta["temperature"]), meta=meta)
+        svm, meta = linear.load(directory, "router")
+        return cls(list(meta["labels"]), svm, float(meta["temperature"]), meta)
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -126,17 +88,12 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _fit(texts: list[str], labels: list[str], classes: list[str], config: FeatureConfig, c: float,
-         seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    batch = linear.featurise(texts, config)
-    df = linear.document_frequency(batch, config.bits)
-    idf = linear.idf_from_df(df, len(texts), config.min_df)
-    values = linear.weight(batch, idf)
+def _targets(labels: list[str], classes: list[str]) -> np.ndarray:
+    """+1 in the column of each row's label, -1 elsewhere."""
     index = {label: j for j, label in enumerate(classes)}
-    targets = -np.ones((len(texts), len(classes)))
-    targets[np.arange(len(texts)), [index[y] for y in labels]] = 1.0
-    cols, w, b = linear.train_svm(batch, values, targets, c=c, seed=seed)
-    return cols, w, b, idf[cols].astype(np.float32)
+    targets = -np.ones((len(labels), len(classes)))
+    targets[np.arange(len(labels)), [index[y] for y in labels]] = 1.0
+    return targets
 
 
 def _fit_temperature(scores: np.ndarray, truth: np.ndarray) -> float:
@@ -162,29 +119,13 @@ def _prepare(texts: Sequence[str], labels: Sequence[str]) -> tuple[list[str], li
     return texts, labels
 
 
-def _out_of_fold(texts: list[str], labels: list[str], classes: list[str], folds: int, seed: int,
-                 config: FeatureConfig, c: float) -> np.ndarray:
-    groups = ["".join(t.split()) for t in texts]
-    fold = linear.stratified_folds(labels, groups, folds, seed)
-    scores = np.zeros((len(texts), len(classes)))
-    for k in range(folds):
-        train = np.flatnonzero(fold != k)
-        test = np.flatnonzero(fold == k)
-        if not len(test):
-            continue
-        cols, w, b, idf = _fit([texts[i] for i in train], [labels[i] for i in train], classes,
-                               config, c, seed)
-        part = RouterModel(classes, config, cols, w, b, idf, 1.0)
-        scores[test] = part.decision_scores([texts[i] for i in test], normalised=True)
-    return scores
-
-
 def cross_validate_router(texts: Sequence[str], labels: Sequence[str], folds: int = 5, seed: int = 13,
-                          *, config: FeatureConfig = DEFAULT_CONFIG, c: float = DEFAULT_C) -> dict:
+                          *, config: TfidfConfig = DEFAULT_CONFIG, c: float = DEFAULT_C) -> dict:
     """Stratified k-fold figures; identical texts stay in one fold."""
     texts, labels = _prepare(texts, labels)
     classes = sorted(set(labels))
-    scores = _out_of_fold(texts, labels, classes, folds, seed, config, c)
+    scores = linear.out_of_fold(texts, _targets(labels, classes), labels, folds=folds, seed=seed,
+                                config=config, c=c)
     pred = [classes[j] for j in scores.argmax(axis=1)]
     accuracy, f1 = linear.macro_f1(labels, pred)
     return {"accuracy": round(accuracy, 4), "macro_f1": round(f1, 4), "n": len(texts), "folds": folds,
@@ -203,27 +144,27 @@ def per_label_f1(truth: list[str], pred: list[str]) -> dict[str, float]:
 
 
 def train_router(texts: Sequence[str], labels: Sequence[str], *, seed: int = 13, folds: int = 5,
-                 config: FeatureConfig = DEFAULT_CONFIG, c: float = DEFAULT_C,
+                 config: TfidfConfig = DEFAULT_CONFIG, c: float = DEFAULT_C,
                  data_file_sha256: str | None = None) -> RouterModel:
     """Cross-validate (for the figures and the probability calibration), then fit on all."""
     texts, labels = _prepare(texts, labels)
     classes = sorted(set(labels))
     truth = np.array([classes.index(y) for y in labels])
-    scores = _out_of_fold(texts, labels, classes, folds, seed, config, c)
+    targets = _targets(labels, classes)
+    scores = linear.out_of_fold(texts, targets, labels, folds=folds, seed=seed, config=config, c=c)
     pred = [classes[j] for j in scores.argmax(axis=1)]
     accuracy, f1 = linear.macro_f1(labels, pred)
     temperature = _fit_temperature(scores, truth)
-    cols, w, b, idf = _fit(texts, labels, classes, config, c, seed)
     meta = {
         "trainer": {"model": "one-vs-rest squared-hinge linear SVM, softmax-calibrated", "c": c,
                     "seed": seed},
         "training_rows": len(texts),
-        "training_rows_sha256": linear.data_sha256(texts, labels),
+        "training_rows_sha256": modelfile.rows_sha256(texts, labels),
         "training_file_sha256": data_file_sha256,
         "cv": {"folds": folds, "accuracy": round(accuracy, 4), "macro_f1": round(f1, 4),
                "per_label_f1": per_label_f1(labels, pred)},
     }
-    return RouterModel(classes, config, cols, w, b, idf, temperature, meta)
+    return RouterModel(classes, LinearModel.fit(texts, targets, config, c, seed), temperature, meta)
 
 
 def evaluate_router(model: RouterModel, texts: Sequence[str], labels: Sequence[str]) -> dict:
@@ -278,14 +219,16 @@ def read_many(files: Sequence[str], text_cols: Sequence[str], label_col: str,
         t, y = read_labelled_csv(path, text_cols[i if len(text_cols) > 1 else 0], label_col)
         texts += t
         labels += y
-        hashes.append(linear.file_sha256(Path(path)))
-    digest = hashes[0] if len(hashes) == 1 else linear.hashlib.sha256(" ".join(hashes).encode()).hexdigest()
+        hashes.append(modelfile.file_sha256(path))
+    digest = hashes[0] if len(hashes) == 1 else hashlib.sha256(" ".join(hashes).encode()).hexdigest()
     texts, labels = deduplicate(texts, labels)
     return texts, labels, digest
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis.router", description=__doc__.split("\n")[0])
+def command_line(prog: str, description: str, model_dir: Path,
+                 ) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser, argparse.ArgumentParser]:
+    """The parser with the `train` and `eval` commands the router and relevance models share."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train on labelled CSV file(s), save to --out")
     train.add_argument("--data", action="append", required=True, help="CSV file (repeatable)")
@@ -294,12 +237,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     train.add_argument("--label-col", required=True)
     train.add_argument("--out", required=True)
     train.add_argument("--seed", type=int, default=13)
-    train.add_argument("--folds", type=int, default=5)
     ev = sub.add_parser("eval", help="evaluate a saved model on a labelled CSV")
-    ev.add_argument("--model", default=str(DEFAULT_DIR))
+    ev.add_argument("--model", default=str(model_dir))
     ev.add_argument("--data", required=True)
     ev.add_argument("--text-col", required=True)
     ev.add_argument("--label-col", required=True)
+    return parser, train, ev
+
+
+def print_evaluation(evaluate, n_texts: int, version: str) -> int:
+    """Run `evaluate()`, print its figures with the texts per second and the model version."""
+    start = time.perf_counter()
+    result = evaluate()
+    result["texts_per_s"] = round(n_texts / max(time.perf_counter() - start, 1e-9))
+    result["model_version"] = version
+    print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, train, _ = command_line("python -m analysis.router", __doc__.split("\n")[0], DEFAULT_DIR)
+    train.add_argument("--folds", type=int, default=5)
     args = parser.parse_args(argv)
 
     if args.command == "train":
@@ -317,12 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     model = RouterModel.load(args.model)
     texts, labels = read_labelled_csv(args.data, args.text_col, args.label_col)
-    start = time.perf_counter()
-    result = evaluate_router(model, texts, labels)
-    result["texts_per_s"] = round(len(texts) / max(time.perf_counter() - start, 1e-9))
-    result["model_version"] = model.version
-    print(json.dumps(result, ensure_ascii=False))
-    return 0
+    return print_evaluation(lambda: evaluate_router(model, texts, labels), len(texts), model.version)
 
 
 if __name__ == "__main__":

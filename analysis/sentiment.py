@@ -12,9 +12,7 @@ surrogates are tolerated.
 
 from __future__ import annotations
 
-import json
 import threading
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -22,6 +20,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from analysis.features import FeatureConfig, clean, featurise
+from analysis.modelfile import read_json, read_npz
 
 MODEL_DIR = Path(__file__).resolve().parent / "models" / "sentiment"
 WEIGHTS_FILE = "weights.npz"
@@ -54,12 +53,6 @@ def three_way(p: float, low: float = 0.35, high: float = 0.65) -> str:
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
-
-
-def read_npz(path: Path) -> dict[str, np.ndarray]:
-    """Arrays of an .npz file, refusing pickled objects."""
-    with np.load(path, allow_pickle=False) as data:
-        return {k: data[k] for k in data.files}
 
 
 class NgramSentiment:
@@ -97,13 +90,13 @@ class NgramSentiment:
                 f"no sentiment model in {folder}: expected {META_FILE} and {WEIGHTS_FILE}; "
                 "build one with `python -m analysis.sentiment_train`"
             )
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = read_json(meta_path)
         arrays = read_npz(weights_path)
         return cls(
             weights=arrays["weights"],
             bias=float(arrays["bias"][0]),
             calibration=tuple(arrays["calibration"].tolist()),
-            config=FeatureConfig.from_dict(meta["features"]),
+            config=FeatureConfig(**meta["features"]),
             meta=meta,
         )
 
@@ -112,8 +105,9 @@ class NgramSentiment:
         out = np.empty(len(texts), dtype=np.float64)
         for start, stop in self._chunks(texts):
             chunk = texts[start:stop]
-            doc, col, val = featurise(chunk, self.config)
-            out[start:stop] = np.bincount(doc, weights=self.weights[col] * val, minlength=len(chunk))
+            batch = featurise(chunk, self.config)
+            out[start:stop] = np.bincount(batch.doc, weights=self.weights[batch.col] * batch.val,
+                                          minlength=len(chunk))
         return out + self.bias
 
     def _chunks(self, texts: Sequence[str]):
@@ -158,7 +152,7 @@ class SnowNLPSentiment:
         if isinstance(texts, str):
             texts = [texts]
         out = []
-        for t in clean(list(texts)):
+        for t in clean(list(texts), FeatureConfig.max_chars):
             if not t:
                 out.append(0.5)
                 continue
@@ -183,13 +177,3 @@ def get_engine(name: str = "default") -> SentimentEngine:
             _cache[name] = ENGINES[name]()
         return _cache[name]
 
-
-def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write an .npz whose bytes depend only on the arrays (fixed zip timestamps)."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for key in sorted(arrays):
-            info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            with zf.open(info, "w") as fh:
-                np.lib.format.write_array(fh, np.ascontiguousarray(arrays[key]), allow_pickle=False)

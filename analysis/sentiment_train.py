@@ -27,13 +27,13 @@ from pathlib import Path
 import numpy as np
 
 from analysis.features import FeatureConfig, featurise
-from analysis.sentiment import META_FILE, WEIGHTS_FILE, SentimentEngine, write_npz
+from analysis.modelfile import file_sha256, write_json, write_npz
+from analysis.sentiment import META_FILE, WEIGHTS_FILE, SentimentEngine
 
 VERSION_PREFIX = "sent-ngram-2026.11"
 
-DEFAULT_FEATURES = FeatureConfig(
-    ngram_min=1, ngram_max=3, hash_bits=20, emoticons=True, extra={"emoticon_position": True}
-)
+DEFAULT_FEATURES = FeatureConfig(ngram_min=1, ngram_max=3, hash_bits=20, max_chars=2000, fold=True,
+                                 emoticons=True, binary=True, unit_length=True)
 DEFAULT_PARAMS = {
     "classifier": "svm",  # "svm" (L2-loss linear SVM) or "logreg"
     "C": 0.3,
@@ -59,19 +59,12 @@ def read_csv(path: str | Path) -> tuple[list[str], np.ndarray]:
     return texts, np.array(labels, dtype=np.int64)
 
 
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _matrix(texts: Sequence[str], cfg: FeatureConfig):
     import scipy.sparse as sp
 
-    doc, col, val = featurise(texts, cfg)
-    return sp.csr_matrix((val.astype(np.float64), (doc, col)), shape=(len(texts), 1 << cfg.hash_bits))
+    batch = featurise(texts, cfg)
+    return sp.csr_matrix((batch.val.astype(np.float64), (batch.doc, batch.col)),
+                         shape=(len(texts), 1 << cfg.hash_bits))
 
 
 def _nb_ratio(X, y: np.ndarray, alpha: float) -> np.ndarray:
@@ -198,7 +191,7 @@ def train(
         "params": params,
         "seed": seed,
         "training_data": [
-            {"file": Path(p).name, "sha256": sha256_file(p), "rows": int((group == i).sum())}
+            {"file": Path(p).name, "sha256": file_sha256(p), "rows": int((group == i).sum())}
             for i, p in enumerate(csv_paths)
         ],
         "n_train": len(y),
@@ -215,9 +208,7 @@ def train(
             "calibration": np.array([a, c], dtype=np.float64),
         },
     )
-    (out_dir / META_FILE).write_text(
-        json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-    )
+    write_json(out_dir / META_FILE, meta)
     return meta
 
 

@@ -10,6 +10,7 @@ import csv
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,8 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.naive_bayes import ComplementNB, MultinomialNB
 from sklearn.svm import LinearSVC
 
-from analysis.ngrams import char_ngrams, hashed_tokens
+from analysis.features import columns, featurise, string_hashes
+from analysis.linear import TfidfConfig
 from analysis.normalise import normalise
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -46,17 +48,24 @@ def load(with_sample: bool):
     return texts, np.array(labels)
 
 
+def counts(texts, n_min, n_max, head=0):
+    config = replace(TfidfConfig(n_max=n_max, bits=BITS, head_chars=head).features(), ngram_min=n_min)
+    b = featurise(texts, config)
+    return csr_matrix((b.val, (b.doc, b.col)), shape=(len(texts), 1 << BITS))
+
+
 def matrix(texts, n_max=3, words=False, n_min=1, head=0, head_w=1.0):
-    b = char_ngrams(texts, n_min=n_min, n_max=n_max, bits=BITS)
-    X = csr_matrix((b.val, (b.doc, b.col)), shape=(len(texts), 1 << BITS))
+    X = counts(texts, n_min, n_max)
     if head:
-        h = char_ngrams([t[:head] for t in texts], n_min=n_min, n_max=n_max, bits=BITS, salt=1)
-        X = X + head_w * csr_matrix((h.val, (h.doc, h.col)), shape=(len(texts), 1 << BITS))
+        X = X + head_w * (counts(texts, n_min, n_max, head) - X)  # the head family alone
     if words:
         import jieba
         jieba.setLogLevel(60)
-        w = hashed_tokens([jieba.lcut(t) for t in texts], bits=BITS)
-        X = hstack([X, csr_matrix((w.val, (w.doc, w.col)), shape=(len(texts), 1 << BITS))]).tocsr()
+        tokens = [[w for w in jieba.lcut(t) if w.strip()] for t in texts]
+        doc = [i for i, ts in enumerate(tokens) for _ in ts]
+        col = columns(string_hashes([w for ts in tokens for w in ts]), BITS, family=101)
+        W = csr_matrix((np.ones(len(doc)), (doc, col)), shape=(len(texts), 1 << BITS))  # sums repeats
+        X = hstack([X, W]).tocsr()
     return X
 
 
