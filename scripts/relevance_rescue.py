@@ -24,17 +24,11 @@ FOLDS, SEED = 5, 13
 
 def out_of_fold_probabilities(texts: list[str], truth: np.ndarray) -> np.ndarray:
     model = rel.RelevanceModel.load()
-    fold = linear.stratified_folds([str(t) for t in truth], ["".join(t.split()) for t in texts],
-                                   FOLDS, SEED)
-    svm = np.zeros(len(texts))
-    for k in range(FOLDS):
-        train, test = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
-        cols, w, b, idf = rel._fit_svm([texts[i] for i in train], truth[train], rel.DEFAULT_CONFIG,
-                                       rel.DEFAULT_C, SEED)
-        part = rel.RelevanceModel(rel.DEFAULT_CONFIG, cols, w, b, idf, "classifier", [1.0, 0.0],
-                                  [1.0, 0.0, 0.0], 0.5)
-        svm[test] = part.svm_scores([texts[i] for i in test])
-    return model.combine(svm, rel.lexicon_scores(texts), rel.spam_counts(texts)), model.threshold
+    svm = linear.out_of_fold(texts, np.where(truth, 1.0, -1.0)[:, None], [str(t) for t in truth],
+                             folds=FOLDS, seed=SEED, config=rel.DEFAULT_CONFIG, c=rel.DEFAULT_C)[:, 0]
+    p = rel.combine(model.combination, model.platt, model.blend, svm, rel.lexicon_scores(texts),
+                    rel.spam_counts(texts))
+    return p, model.threshold
 
 
 def main() -> None:
