@@ -7,6 +7,8 @@ import re
 
 import numpy as np
 
+from analysis.features import mix
+
 _REPOST_PREFIX = re.compile(r"^(转发|转载|转|同问|顶|求回复|再次反映)[!！:：,，\s]*")
 _NOT_WORD = re.compile(r"[\W_]+")
 
@@ -41,14 +43,7 @@ def shingles(text: str) -> set[str]:
     return {core[i:i + SHINGLE] for i in range(len(core) - SHINGLE + 1)}
 
 
-def _mix64(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser: a stable 64-bit hash of uint64 values, vectorised."""
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
-
-_BAND_SALT = _mix64(np.arange(1, NUM_PERM // ROWS_PER_BAND + 1, dtype=np.uint64))
+_BAND_SALT = mix(np.arange(1, NUM_PERM // ROWS_PER_BAND + 1, dtype=np.uint64))
 
 
 def lsh_keys(text: str) -> list[int]:
@@ -83,14 +78,14 @@ def lsh_keys_many(texts: list[str]) -> list[list[int]]:
 
 def _band_keys(grams: list[np.ndarray]) -> list[list[int]]:
     starts = np.cumsum([0] + [len(g) for g in grams[:-1]])
-    x = _mix64(np.concatenate(grams)) >> np.uint64(3)  # below 2**61, the family's prime
+    x = mix(np.concatenate(grams)) >> np.uint64(3)  # below 2**61, the family's prime
     # (a*x + b) mod p per permutation; uint64 wrap-around is fine for a hash family.
     hashed = (_A[:, None] * x[None, :] + _B[:, None]) % np.uint64(_PRIME)
     signatures = np.minimum.reduceat(hashed, starts, axis=1).T  # (texts, NUM_PERM)
     bands = signatures.reshape(len(grams), -1, ROWS_PER_BAND)
     combined = np.broadcast_to(_BAND_SALT, bands.shape[:2])
     for j in range(ROWS_PER_BAND):
-        combined = _mix64(combined ^ bands[:, :, j])
+        combined = mix(combined ^ bands[:, :, j])
     return combined.view(np.int64).tolist()
 
 
