@@ -31,6 +31,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=settings.production,
         CASES_PER_PAGE=25,
+        # Login attempts are counted where every web process sees them (Redis in production).
+        RATELIMIT_STORAGE_URI=settings.broker_url if settings.broker_url.startswith("redis")
+        else "memory://",
     )
     if test_config:
         app.config.from_mapping(test_config)
@@ -41,11 +44,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     auth.login_manager.init_app(app)
     csrf.init_app(app)
     bootstrap.init_app(app)
-    security.init_app(app)
     filters.init_app(app)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(health.bp)
     app.add_url_rule("/", "index", lambda: redirect(url_for("cases.index")))
+    security.init_app(app)  # last: it wraps the registered login view
     return app

@@ -1,49 +1,58 @@
-"""Security headers and cookie hardening, in one place (CSRF is Flask-WTF's CSRFProtect)."""
+"""Security in one place: headers (Flask-Talisman), login rate limit (Flask-Limiter),
+error pages. CSRF is Flask-WTF's CSRFProtect, set up in the factory."""
 
 from __future__ import annotations
 
 from flask import Flask, Response, render_template, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFError
 
 # Everything is served from our own origin (Bootstrap included); Bootstrap's CSS uses
 # data: URIs for small SVG icons, hence img-src data:.
-CSP = "; ".join((
-    "default-src 'self'",
-    "img-src 'self' data:",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-))
-
+CSP = {
+    "default-src": "'self'",
+    "img-src": ["'self'", "data:"],
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+LOGIN_LIMIT = "10 per minute"  # per client address: enough for typos, too few for guessing
 STATIC_ENDPOINTS = {"static", "bootstrap.static"}
 
 
-def _set_headers(response: Response, production: bool) -> Response:
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    if production:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+def _no_store(response: Response) -> Response:
     if request.endpoint not in STATIC_ENDPOINTS:
         # Pages show personal data: keep them out of shared and browser caches.
-        headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 
-def _csrf_error(error: CSRFError):
-    return render_template("error.html", code=400,
-                           message="表单已失效，请刷新页面后重试。"), 400
+def _error_page(code: int, message: str):
+    return lambda _error: (render_template("error.html", code=code, message=message), code)
 
 
 def init_app(app: Flask) -> None:
+    """Call after the blueprints are registered: the login view gets its rate limit here."""
     production = bool(app.config.get("PRODUCTION"))
-    app.after_request(lambda response: _set_headers(response, production))
-    app.register_error_handler(CSRFError, _csrf_error)
+    Talisman(
+        app,
+        force_https=production,  # the embedded default serves plain HTTP on loopback
+        strict_transport_security=production,
+        session_cookie_secure=production,
+        content_security_policy=CSP,
+        frame_options="DENY",
+        referrer_policy="strict-origin-when-cross-origin",
+    )
+    app.after_request(_no_store)
+    # One limiter per app, so that test apps do not share counters.
+    limiter = Limiter(get_remote_address, app=app, default_limits=[],
+                      storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
+    app.view_functions["auth.login"] = limiter.limit(LOGIN_LIMIT, methods=["POST"])(
+        app.view_functions["auth.login"])
+    app.register_error_handler(CSRFError, _error_page(400, "表单已失效，请刷新页面后重试。"))
+    app.register_error_handler(429, _error_page(429, "尝试次数过多，请一分钟后再试。"))
     for code, message in ((403, "您没有权限访问此页面。"), (404, "页面不存在。")):
-        app.register_error_handler(
-            code, lambda _e, code=code, message=message: (
-                render_template("error.html", code=code, message=message), code)
-        )
+        app.register_error_handler(code, _error_page(code, message))

@@ -44,7 +44,10 @@ def test_production_cookies_are_secure(database_url, monkeypatch):
     monkeypatch.setenv("HUIYING_SECRET_KEY", "x" * 32)
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] is True
-    assert "Strict-Transport-Security" in app.test_client().get("/healthz").headers
+    plain = app.test_client().get("/healthz")
+    assert plain.status_code == 302 and plain.location.startswith("https://")
+    secure = app.test_client().get("/healthz", base_url="https://huiying.example")
+    assert "Strict-Transport-Security" in secure.headers
 
 
 def test_assets_are_local(client):
@@ -72,3 +75,12 @@ def test_healthz_reports_unreachable_database(database_url, tmp_path):
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.json == {"status": "error", "database": "unreachable"}
+
+
+def test_login_attempts_are_rate_limited(client, auth):
+    for _ in range(10):
+        assert auth.login("admin", "wrong-password").status_code == 200
+    blocked = auth.login("admin", "wrong-password")
+    assert blocked.status_code == 429
+    assert "尝试次数过多" in blocked.text
+    assert client.get("/auth/login").status_code == 200  # reading the form is not limited
