@@ -31,6 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=settings.production,
         CASES_PER_PAGE=25,
+        HUIYING_SETTINGS=settings,
         # Login attempts are counted where every web process sees them (Redis in production).
         RATELIMIT_STORAGE_URI=settings.broker_url if settings.broker_url.startswith("redis")
         else "memory://",

@@ -39,7 +39,7 @@ def init_app(app: Flask) -> None:
     production = bool(app.config.get("PRODUCTION"))
     Talisman(
         app,
-        force_https=production,  # the embedded default serves plain HTTP on loopback
+        force_https=False,  # nginx redirects to HTTPS; health checks may come over HTTP
         strict_transport_security=production,
         session_cookie_secure=production,
         content_security_policy=CSP,

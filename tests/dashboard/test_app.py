@@ -44,8 +44,7 @@ def test_production_cookies_are_secure(database_url, monkeypatch):
     monkeypatch.setenv("HUIYING_SECRET_KEY", "x" * 32)
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] is True
-    plain = app.test_client().get("/healthz")
-    assert plain.status_code == 302 and plain.location.startswith("https://")
+    assert "Strict-Transport-Security" not in app.test_client().get("/healthz").headers
     secure = app.test_client().get("/healthz", base_url="https://huiying.example")
     assert "Strict-Transport-Security" in secure.headers
 
@@ -62,7 +61,7 @@ def test_assets_are_local(client):
 def test_healthz_ok_without_login(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok"}
+    assert response.json == {"status": "ok", "database": "ok", "broker": "ok", "waiting_comments": 0}
 
 
 def test_healthz_reports_unreachable_database(database_url, tmp_path):
@@ -74,7 +73,29 @@ def test_healthz_reports_unreachable_database(database_url, tmp_path):
     app = create_app({"TESTING": True, "DATABASE_URL": bad})
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
-    assert response.json == {"status": "error", "database": "unreachable"}
+    assert response.json["status"] == "error" and response.json["database"] == "unreachable"
+
+
+def test_healthz_reports_unreachable_broker_and_analysis_backlog(app, database_url):
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from huiying.db import session_scope
+    from huiying.models import Comment, Source
+
+    with session_scope(database_url) as session:
+        source = Source(name="h")
+        session.add(source)
+        session.flush()
+        session.add(Comment(source_id=source.id, external_id="1", title="t", content_hash="x",
+                            fetched_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    degraded = app.test_client().get("/healthz")
+    assert degraded.status_code == 200
+    assert degraded.json["status"] == "degraded" and degraded.json["waiting_comments"] == 1
+
+    broken = replace(app.config["HUIYING_SETTINGS"], broker_url="redis://127.0.0.1:1/0")
+    response = create_app({"TESTING": True, "HUIYING_SETTINGS": broken}).test_client().get("/healthz")
+    assert response.status_code == 503 and response.json["broker"] == "unreachable"
 
 
 def test_login_attempts_are_rate_limited(client, auth):
