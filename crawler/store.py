@@ -61,14 +61,13 @@ class Store:
         self.stats = CrawlStats()
         self._pending: list[int] = []
         with session_scope(database_url) as session:
+            # `huiying crawl` registered the source already; a direct caller may not have.
             source = session.scalar(select(Source).where(Source.name == config.name))
             if source is None:
-                source = Source(name=config.name)
+                source = Source(name=config.name, title=config.title, kind=config.kind,
+                                config=config.as_dict())
                 session.add(source)
-            source.title = config.title
-            source.kind = config.kind
-            source.config = config.as_dict()
-            session.flush()
+                session.flush()
             self.source_id = source.id
 
     def save(self, item: CommentItem) -> int | None:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import select
 
 from huiying.errors import InputError
+from huiying.models import Source
 
 KINDS = ("board",)
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
@@ -126,10 +129,6 @@ def sync(session, configs: list[SourceConfig], *, demo: SourceConfig | None = No
 
     The bundled demo source is enabled only while no real source is configured.
     """
-    from sqlalchemy import select
-
-    from huiying.models import Source
-
     wanted = list(configs) + ([demo] if demo else [])
     existing = {s.name: s for s in session.scalars(select(Source))}
     for config in wanted:
@@ -149,12 +148,6 @@ def from_row(config: dict[str, Any], name: str) -> SourceConfig:
 
 def due_source_names(session, now, default_minutes: int) -> list[str]:
     """Enabled sources whose own interval (or the default) has passed since their last crawl."""
-    from datetime import timedelta
-
-    from sqlalchemy import select
-
-    from huiying.models import Source
-
     rows = session.execute(select(Source.name, Source.last_crawled_at, Source.config)
                            .where(Source.enabled.is_(True))).all()
     return [name for name, last, config in rows
