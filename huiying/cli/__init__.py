@@ -247,13 +247,14 @@ def run(once: bool, as_json: bool) -> None:
 @click.option("--engine", default=None, help="Sentiment engine (default HUIYING_SENTIMENT_ENGINE).")
 def analyze(engine: str | None) -> None:
     """JSONL {"id", "text"} on stdin → JSONL analysis on stdout, in batches."""
-    from huiying.cases import routing_rules
+    from huiying.cases import enabled_topics, routing_rules
     from huiying.db import session_scope
     from huiying.errors import InputError
 
     settings = _database()
     with session_scope(settings.database_url) as session:
         rules = routing_rules(session)
+        topics = enabled_topics(session)
     engine = engine or settings.sentiment_engine
     batch: list[tuple[object, str]] = []
     for number, line in enumerate(sys.stdin, 1):
@@ -266,20 +267,21 @@ def analyze(engine: str | None) -> None:
             raise InputError(f"line {number} of the input is not a JSON object with a "
                              '"text" field.') from None
         if len(batch) >= ANALYZE_BATCH:
-            _analyze_batch(batch, rules, engine)
+            _analyze_batch(batch, rules, engine, topics)
             batch = []
-    _analyze_batch(batch, rules, engine)
+    _analyze_batch(batch, rules, engine, topics)
 
 
 ANALYZE_BATCH = 1000
 
 
-def _analyze_batch(batch: list[tuple[object, str]], rules, engine: str) -> None:
+def _analyze_batch(batch: list[tuple[object, str]], rules, engine: str, topics) -> None:
     from analysis import analyse_many
     from huiying.errors import InputError
 
     try:
-        results = analyse_many([text for _, text in batch], rules=rules, engine=engine)
+        results = analyse_many([text for _, text in batch], rules=rules, engine=engine,
+                               topics=topics)
     except ValueError as exc:  # an unknown engine name
         raise InputError(str(exc)) from None
     for (ident, _), result in zip(batch, results, strict=True):
