@@ -24,6 +24,8 @@ from huiying.models import (
     CaseStatus,
     Comment,
     Department,
+    Label,
+    LabelField,
     RoutingRule,
     Severity,
     Topic,
@@ -213,6 +215,20 @@ def routing_history(session: Session) -> tuple[list[str], list[str]]:
         .where(Case.match_text != "")
     ).all()
     return [text for text, _ in rows], [name for _, name in rows]
+
+
+def sentiment_corrections(session: Session) -> list[tuple[str, int]]:
+    """(title + " " + body, 1 positive / 0 negative) of every comment whose sentiment a person
+    corrected in the dashboard; the newest correction of a comment counts, neutral is skipped."""
+    rows = session.execute(
+        select(Label.comment_id, Label.value, Comment.title, Comment.body)
+        .join(Comment, Label.comment_id == Comment.id)
+        .where(Label.field == LabelField.SENTIMENT).order_by(Label.id)
+    ).all()
+    latest = {comment_id: (value, f"{title or ''} {body or ''}".strip())
+              for comment_id, value, title, body in rows}
+    return [(text, 1 if value == "positive" else 0) for value, text in latest.values()
+            if value in ("positive", "negative") and text]
 
 
 _routers: dict = {}
