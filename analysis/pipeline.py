@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from analysis.fingerprint import exact_fingerprint, lsh_keys_many
 from analysis.normalise import normalise
 from analysis.routing import Rule, route
-from analysis.rules import is_spam, severity_of, topic_of
+from analysis.rules import Topics, is_spam, severity_of, topic_matcher, topic_of
 from analysis.sentiment import get_engine, three_way
 
 if TYPE_CHECKING:
@@ -63,18 +63,26 @@ def analyse_many(
     rules: Sequence[Rule] = (),
     engine: str = "default",
     router: RouterModel | None = None,
+    topics: Topics | None = None,
 ) -> list[Analysis]:
     """Analyse (title, body) pairs or plain texts; a bad item gets `error`, never a crash.
 
     Routing: the table (`rules`) decides first; where it does not, a router trained on the
     installation's own history may, when it is confident; otherwise the case waits for
     triage with the router's suggestions.
+
+    Topics: `topics` maps name → (strong words, weak words), e.g. the taxonomy an admin
+    edited; None means the lexicon's. A taxonomy other than the lexicon's is recorded in
+    `model_version` as `topics-<digest>`.
     """
     sentiment_engine = get_engine(engine)
     relevance = relevance_model()
+    matcher = topic_matcher(topics)
     versions = [RULES_VERSION, sentiment_engine.version, relevance.version]
     if router is not None:
         versions.append(router.version)
+    if matcher.digest != topic_matcher().digest:
+        versions.append(f"topics-{matcher.digest}")
     version = ";".join(versions)
 
     results: list[Analysis] = []
@@ -100,7 +108,7 @@ def analyse_many(
         result.sentiment = round(float(probabilities[i]), 4)
         result.label = three_way(result.sentiment)
         result.relevance = relevance_scores[i]
-        result.topic, strong = topic_of(text)
+        result.topic, strong = topic_of(text, matcher)
         floor = RESCUE_FLOOR_STRONG if strong else RESCUE_FLOOR_WEAK
         result.relevant = not is_spam(text) and (
             result.relevance >= relevance.threshold

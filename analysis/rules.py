@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 from analysis.lexicon import EDUCATION_TERMS, RISK_TERMS, SPAM_TERMS, TOPICS
 
@@ -14,32 +18,70 @@ def _alternation(words) -> re.Pattern[str]:
     return re.compile("|".join(map(re.escape, sorted(set(words), key=len, reverse=True))))
 
 
-_TOPIC_WORD = {w: (topic, True) for topic, (strong, _) in TOPICS.items() for w in strong}
-_TOPIC_WORD.update({w: (topic, False) for topic, (_, weak) in TOPICS.items() for w in weak
-                    if w not in _TOPIC_WORD})
-_TOPIC_WORDS = _alternation(_TOPIC_WORD)
 _EDUCATION = _alternation(EDUCATION_TERMS)
 _SPAM = _alternation(SPAM_TERMS)
 
+Topics = Mapping[str, tuple[Sequence[str], Sequence[str]]]
 
-def topic_of(text: str) -> tuple[str | None, bool]:
+
+class TopicMatcher:
+    """One compiled alternation over every topic word of a taxonomy (name → (strong, weak)).
+
+    A word listed under two topics belongs to the first: strong words before weak ones, then
+    in the taxonomy's order. Build matchers with `topic_matcher`, which caches them.
+    """
+
+    def __init__(self, topics: Topics):
+        self.order: tuple[str, ...] = tuple(topics)
+        words = {w: (topic, True) for topic, (strong, _) in topics.items() for w in strong if w}
+        words.update({w: (topic, False) for topic, (_, weak) in topics.items() for w in weak
+                      if w and w not in words})
+        self._words = words
+        self._pattern = _alternation(words) if words else None
+        content = json.dumps([[t, list(s), list(w)] for t, (s, w) in topics.items()],
+                             ensure_ascii=False)
+        self.digest = hashlib.sha256(content.encode()).hexdigest()[:8]
+
+    def __call__(self, text: str) -> tuple[str | None, bool]:
+        if self._pattern is None:
+            return None, False
+        educational = has_education_term(text)
+        scores: dict[str, int] = {}
+        strong_topics: set[str] = set()
+        for match in self._pattern.finditer(text):
+            topic, strong = self._words[match.group()]
+            if strong or educational:
+                scores[topic] = scores.get(topic, 0) + len(match.group())
+                if strong:
+                    strong_topics.add(topic)
+        if not scores:
+            return None, False
+        # Ties go to the topic listed first.
+        best = max(self.order, key=lambda t: scores.get(t, 0))
+        return best, best in strong_topics
+
+
+def _key(topics: Topics) -> tuple:
+    return tuple((name, tuple(strong), tuple(weak)) for name, (strong, weak) in topics.items())
+
+
+@lru_cache(maxsize=8)
+def _cached_matcher(key: tuple) -> TopicMatcher:
+    return TopicMatcher({name: (strong, weak) for name, strong, weak in key})
+
+
+def topic_matcher(topics: Topics | None = None) -> TopicMatcher:
+    """The matcher of a taxonomy (None: the lexicon's TOPICS), compiled once per content,
+    so a worker that reloads the taxonomy for every batch recompiles only after an edit."""
+    return _cached_matcher(_key(TOPICS if topics is None else topics))
+
+
+def topic_of(text: str, matcher: TopicMatcher | None = None) -> tuple[str | None, bool]:
     """The topic whose keywords cover most characters of the text (None when none match),
     and whether a strong word was among them. Weak words count only beside an education term.
+    `matcher` defaults to the lexicon's taxonomy.
     """
-    educational = has_education_term(text)
-    scores: dict[str, int] = {}
-    strong_topics: set[str] = set()
-    for match in _TOPIC_WORDS.finditer(text):
-        topic, strong = _TOPIC_WORD[match.group()]
-        if strong or educational:
-            scores[topic] = scores.get(topic, 0) + len(match.group())
-            if strong:
-                strong_topics.add(topic)
-    if not scores:
-        return None, False
-    # Ties go to the topic listed first in the lexicon.
-    best = max(TOPICS, key=lambda t: scores.get(t, 0))
-    return best, best in strong_topics
+    return (matcher or topic_matcher())(text)
 
 
 def is_spam(text: str) -> bool:

@@ -39,16 +39,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
-    from dashboard import auth, cases, db, filters, health, security
+    from dashboard import admin, auth, cases, db, filters, health, permissions, security
 
     db.init_app(app)
     auth.login_manager.init_app(app)
     csrf.init_app(app)
     bootstrap.init_app(app)
     filters.init_app(app)
+    permissions.init_app(app)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(health.bp)
     app.add_url_rule("/", "index", lambda: redirect(url_for("cases.index")))
     security.init_app(app)  # last: it wraps the registered login view

@@ -1,23 +1,40 @@
-"""Case list with filters, and one case with its comments and history."""
+"""Case list with filters, one case with its comments and history, and corrections of a
+comment's analysis (stored as labels for training)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
+from wtforms import SelectField, SubmitField
 
 from dashboard.db import get_db
+from dashboard.filters import SENTIMENT_LABELS
 from dashboard.permissions import (
     ALL_ROLES,
+    CORRECT_ANALYSIS,
+    can_correct,
     can_see_all_departments,
     get_visible_case_or_404,
     require_roles,
     visible_cases,
 )
-from huiying.models import Case, CaseEvent, CaseStatus, Comment, Department, Severity, utcnow
+from huiying.models import (
+    Case,
+    CaseEvent,
+    CaseStatus,
+    Comment,
+    Department,
+    Label,
+    LabelField,
+    Severity,
+    Topic,
+    utcnow,
+)
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -108,4 +125,96 @@ def detail(case_id: int):
         selectinload(Case.comments).selectinload(Comment.source),
         selectinload(Case.events).selectinload(CaseEvent.actor),
     )
-    return render_template("cases/detail.html", case=case, overdue=is_overdue(case, utcnow()))
+    forms = {}
+    if can_correct(current_user):
+        names = _topic_names(db)
+        forms = {c.id: correction_form(c, names) for c in case.comments}
+    return render_template("cases/detail.html", case=case, overdue=is_overdue(case, utcnow()),
+                           forms=forms)
+
+
+# --- corrections ---------------------------------------------------------------------------
+
+RELEVANT_LABELS = {"true": "是", "false": "否"}
+FIELD_NAMES = {LabelField.SENTIMENT: "情感", LabelField.TOPIC: "主题", LabelField.RELEVANT: "相关"}
+
+
+class CorrectionForm(FlaskForm):
+    sentiment = SelectField("情感")
+    topic = SelectField("主题")
+    relevant = SelectField("相关")
+    submit = SubmitField("保存纠正")
+
+
+def _shown(comment: Comment) -> dict[str, str]:
+    """The comment's current values as the form's choice values."""
+    relevant = "" if comment.relevant is None else ("true" if comment.relevant else "false")
+    return {LabelField.SENTIMENT: comment.sentiment_label or "",
+            LabelField.TOPIC: comment.topic or "", LabelField.RELEVANT: relevant}
+
+
+def _display(field: str, value: str) -> str:
+    if field == LabelField.SENTIMENT:
+        return SENTIMENT_LABELS.get(value, "—")
+    if field == LabelField.RELEVANT:
+        return RELEVANT_LABELS.get(value, "—")
+    return value or "无"
+
+
+def _topic_names(db: Session) -> list[str]:
+    return list(db.scalars(select(Topic.name).where(Topic.enabled).order_by(Topic.id)))
+
+
+def _choices(options: list[tuple[str, str]], current: str, shown: str) -> list[tuple[str, str]]:
+    # A value that is no longer offered (a disabled topic, not yet analysed) stays selectable,
+    # so saving another field does not silently change this one.
+    return options if any(v == current for v, _ in options) else [(current, shown), *options]
+
+
+def correction_form(comment: Comment, topic_names: list[str]) -> CorrectionForm:
+    shown = _shown(comment)
+    form = CorrectionForm(prefix=f"c{comment.id}", data=None if request.method == "POST" else {
+        "sentiment": shown[LabelField.SENTIMENT], "topic": shown[LabelField.TOPIC],
+        "relevant": shown[LabelField.RELEVANT]})
+    form.sentiment.choices = _choices(list(SENTIMENT_LABELS.items()), shown[LabelField.SENTIMENT], "—")
+    form.topic.choices = _choices([("", "无"), *((n, n) for n in topic_names)],
+                                  shown[LabelField.TOPIC], shown[LabelField.TOPIC])
+    form.relevant.choices = _choices(list(RELEVANT_LABELS.items()), shown[LabelField.RELEVANT], "—")
+    return form
+
+
+@bp.post("/<int:case_id>/comments/<int:comment_id>/correct")
+@require_roles(*CORRECT_ANALYSIS)
+def correct(case_id: int, comment_id: int):
+    """Store what changed as Label rows, show the corrected values, record it on the case."""
+    db = get_db()
+    case = get_visible_case_or_404(db, case_id, current_user)
+    comment = db.get(Comment, comment_id)
+    if comment is None or comment.case_id != case.id:
+        abort(404)
+    back = url_for("cases.detail", case_id=case.id) + f"#comment-{comment.id}"
+    form = correction_form(comment, _topic_names(db))
+    if not form.validate_on_submit():
+        flash("纠正未保存：请从下拉列表中选择。", "danger")
+        return redirect(back)
+    before = _shown(comment)
+    after = {LabelField.SENTIMENT: form.sentiment.data, LabelField.TOPIC: form.topic.data,
+             LabelField.RELEVANT: form.relevant.data}
+    changed = [field for field in FIELD_NAMES if after[field] != before[field]]
+    if not changed:
+        flash("没有改动。", "info")
+        return redirect(back)
+    for field in changed:
+        db.add(Label(comment_id=comment.id, field=field, value=after[field], user_id=current_user.id))
+    comment.sentiment_label = after[LabelField.SENTIMENT] or comment.sentiment_label
+    comment.topic = after[LabelField.TOPIC] or None
+    if after[LabelField.RELEVANT]:
+        comment.relevant = after[LabelField.RELEVANT] == "true"
+    note = "；".join(f"{FIELD_NAMES[f]} {_display(f, before[f])}→{_display(f, after[f])}" for f in changed)
+    db.add(CaseEvent(case=case, actor_id=current_user.id, action="correct",
+                     note=f"人工纠正：{note}（留言 #{comment.id}）",
+                     data={"comment_id": comment.id,
+                           "changes": {str(f): [before[f], after[f]] for f in changed}}))
+    db.commit()
+    flash("已保存纠正，将用于改进模型。", "success")
+    return redirect(back)

@@ -24,6 +24,7 @@ ACTION_LABELS = {
     "extend": "延期",
     "reject": "不予处理",
     "merge": "合并",
+    "correct": "人工纠正",
 }
 
 

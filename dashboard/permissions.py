@@ -2,6 +2,7 @@
 
 Department users see the cases assigned to their department; admin, press office and
 leaders see all. A case one may not see is reported as missing (404), never as forbidden.
+Only the admin edits the topic taxonomy; admin and press office correct the analysis.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort
+from flask import Flask, abort
 from flask_login import current_user, login_required
 from sqlalchemy import Select, false, select
 from sqlalchemy.orm import Session
@@ -19,6 +20,8 @@ from huiying.models import Case, Role
 
 ALL_ROLES = tuple(Role)
 SEE_ALL_CASES = {Role.ADMIN, Role.PRESS, Role.LEADER}
+MANAGE_TOPICS = (Role.ADMIN,)
+CORRECT_ANALYSIS = (Role.ADMIN, Role.PRESS)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,3 +62,16 @@ def get_visible_case_or_404(session: Session, case_id: int, user: Any, *options:
     if case is None:
         abort(404)
     return case
+
+
+def can_manage_topics(user: Any) -> bool:
+    return user.is_authenticated and user.role in MANAGE_TOPICS
+
+
+def can_correct(user: Any) -> bool:
+    return user.is_authenticated and user.role in CORRECT_ANALYSIS
+
+
+def init_app(app: Flask) -> None:
+    """Templates ask these questions instead of comparing roles themselves."""
+    app.jinja_env.globals.update(can_manage_topics=can_manage_topics, can_correct=can_correct)

@@ -24,8 +24,11 @@ from huiying.models import (
     CaseStatus,
     Comment,
     Department,
+    Label,
+    LabelField,
     RoutingRule,
     Severity,
+    Topic,
     utcnow,
 )
 
@@ -41,6 +44,20 @@ def routing_rules(session: Session) -> list[Rule]:
     return [Rule(department=d, topic=t, keyword=k, priority=p) for t, k, p, d in rows]
 
 
+def enabled_topics(session: Session) -> dict[str, tuple[list[str], list[str]]] | None:
+    """The admin's taxonomy, name → (strong words, weak words), in id order.
+
+    None when the table was never seeded (analysis then uses the lexicon's topics); an
+    empty mapping when the admin disabled every topic.
+    """
+    rows = session.execute(
+        select(Topic.name, Topic.strong_words, Topic.weak_words, Topic.enabled).order_by(Topic.id)
+    ).all()
+    if not rows:
+        return None
+    return {name: (list(strong), list(weak)) for name, strong, weak, enabled in rows if enabled}
+
+
 def process_comments(session: Session, ids: Sequence[int], *, engine: str = "default",
                      router=None) -> int:
     """Analyse the still-unprocessed comments among `ids`; return how many were processed."""
@@ -52,7 +69,8 @@ def process_comments(session: Session, ids: Sequence[int], *, engine: str = "def
     if not comments:
         return 0
     results = analyse_many([(c.title, c.body) for c in comments],
-                           rules=routing_rules(session), engine=engine, router=router)
+                           rules=routing_rules(session), engine=engine, router=router,
+                           topics=enabled_topics(session))
     departments = {d.name: d for d in session.scalars(select(Department))}
     now = utcnow()
     for comment, result in zip(comments, results, strict=True):
@@ -197,6 +215,20 @@ def routing_history(session: Session) -> tuple[list[str], list[str]]:
         .where(Case.match_text != "")
     ).all()
     return [text for text, _ in rows], [name for _, name in rows]
+
+
+def sentiment_corrections(session: Session) -> list[tuple[str, int]]:
+    """(title + " " + body, 1 positive / 0 negative) of every comment whose sentiment a person
+    corrected in the dashboard; the newest correction of a comment counts, neutral is skipped."""
+    rows = session.execute(
+        select(Label.comment_id, Label.value, Comment.title, Comment.body)
+        .join(Comment, Label.comment_id == Comment.id)
+        .where(Label.field == LabelField.SENTIMENT).order_by(Label.id)
+    ).all()
+    latest = {comment_id: (value, f"{title or ''} {body or ''}".strip())
+              for comment_id, value, title, body in rows}
+    return [(text, 1 if value == "positive" else 0) for value, text in latest.values()
+            if value in ("positive", "negative") and text]
 
 
 _routers: dict = {}

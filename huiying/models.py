@@ -136,6 +136,23 @@ class RoutingRule(Base):
     department: Mapped[Department] = relationship()
 
 
+class Topic(Base):
+    """An education topic of the taxonomy, edited by the admin at /admin/topics.
+
+    Strong words mark a text as education on their own; weak words count only beside an
+    education term. Topics are tried in id order: ties go to the older one.
+    """
+
+    __tablename__ = "topic"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    strong_words: Mapped[list[str]] = mapped_column(JSON, default=list)
+    weak_words: Mapped[list[str]] = mapped_column(JSON, default=list)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
 class Case(Base):
     """One public concern: reposts and near-duplicates of it fold into the same case."""
 
@@ -237,6 +254,31 @@ class CaseEvent(Base):
 
     case: Mapped[Case] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+
+
+class LabelField(enum.StrEnum):
+    SENTIMENT = "sentiment"  # value: negative / neutral / positive
+    TOPIC = "topic"  # value: a topic name, "" for none
+    RELEVANT = "relevant"  # value: true / false
+
+
+class Label(Base):
+    """A person's correction of one analysed value of a comment: training data later.
+
+    Append-only; the newest label of a comment and field is the one that counts.
+    """
+
+    __tablename__ = "label"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comment.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(String(40))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    comment: Mapped[Comment] = relationship()
+    user: Mapped[User | None] = relationship()
 
 
 class User(Base):

@@ -1,7 +1,7 @@
-"""Default departments and routing table of a county education & sports bureau.
+"""Default departments, routing table and topic taxonomy of a county education & sports bureau.
 
 Applied idempotently at start; an admin edits them afterwards, and existing rows are
-never overwritten.
+never overwritten: each table is seeded only while it is empty.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from huiying.models import Department, RoutingRule
+from analysis.lexicon import TOPICS
+from huiying.models import Department, RoutingRule, Topic
 
 # department → (topics it answers for, extra keywords that override topics)
 DEFAULT_ROUTING: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -27,6 +28,19 @@ DEFAULT_ROUTING: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 
 def ensure_defaults(session: Session) -> None:
+    _ensure_routing(session)
+    _ensure_topics(session)
+
+
+def _ensure_topics(session: Session) -> None:
+    if session.scalar(select(Topic.id).limit(1)) is not None:
+        return  # an installed system keeps its admin's edits
+    for name, (strong, weak) in TOPICS.items():
+        session.add(Topic(name=name, strong_words=list(strong), weak_words=list(weak)))
+        session.flush()  # ids in lexicon order: ties between topics go to the first
+
+
+def _ensure_routing(session: Session) -> None:
     if session.scalar(select(Department.id).limit(1)) is not None:
         return  # an installed system keeps whatever its admin configured
     for name, (topics, keywords) in DEFAULT_ROUTING.items():

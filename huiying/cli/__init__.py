@@ -247,13 +247,14 @@ def run(once: bool, as_json: bool) -> None:
 @click.option("--engine", default=None, help="Sentiment engine (default HUIYING_SENTIMENT_ENGINE).")
 def analyze(engine: str | None) -> None:
     """JSONL {"id", "text"} on stdin → JSONL analysis on stdout, in batches."""
-    from huiying.cases import routing_rules
+    from huiying.cases import enabled_topics, routing_rules
     from huiying.db import session_scope
     from huiying.errors import InputError
 
     settings = _database()
     with session_scope(settings.database_url) as session:
         rules = routing_rules(session)
+        topics = enabled_topics(session)
     engine = engine or settings.sentiment_engine
     batch: list[tuple[object, str]] = []
     for number, line in enumerate(sys.stdin, 1):
@@ -266,20 +267,21 @@ def analyze(engine: str | None) -> None:
             raise InputError(f"line {number} of the input is not a JSON object with a "
                              '"text" field.') from None
         if len(batch) >= ANALYZE_BATCH:
-            _analyze_batch(batch, rules, engine)
+            _analyze_batch(batch, rules, engine, topics)
             batch = []
-    _analyze_batch(batch, rules, engine)
+    _analyze_batch(batch, rules, engine, topics)
 
 
 ANALYZE_BATCH = 1000
 
 
-def _analyze_batch(batch: list[tuple[object, str]], rules, engine: str) -> None:
+def _analyze_batch(batch: list[tuple[object, str]], rules, engine: str, topics) -> None:
     from analysis import analyse_many
     from huiying.errors import InputError
 
     try:
-        results = analyse_many([text for _, text in batch], rules=rules, engine=engine)
+        results = analyse_many([text for _, text in batch], rules=rules, engine=engine,
+                               topics=topics)
     except ValueError as exc:  # an unknown engine name
         raise InputError(str(exc)) from None
     for (ident, _), result in zip(batch, results, strict=True):
@@ -337,15 +339,49 @@ def _user_input_errors(fn, *args, **kwargs):
               help="Model folder (default: the shipped model, analysis/models/sentiment).")
 @click.option("--seed", default=13, show_default=True)
 @click.option("--cv", is_flag=True, help="Also run 5-fold cross-validation and store the figures.")
-def model_train_sentiment(data: tuple[Path, ...], out: Path | None, seed: int, cv: bool) -> None:
+@click.option("--with-labels", is_flag=True,
+              help="Also train on the sentiment corrections made in the dashboard "
+                   "(positive 1, negative 0, neutral skipped).")
+def model_train_sentiment(data: tuple[Path, ...], out: Path | None, seed: int, cv: bool,
+                          with_labels: bool) -> None:
     """Rebuild the default sentiment model (same data and seed → the same files)."""
+    import tempfile
+
     from analysis.sentiment import MODEL_DIR
     from analysis.sentiment_train import cross_validate, train
 
     paths = _data_files(data)
-    figures = _user_input_errors(cross_validate, paths, seed=seed) if cv else None
-    meta = _user_input_errors(train, paths, seed=seed, out_dir=out or MODEL_DIR, cv=figures)
-    click.echo(json.dumps(meta, ensure_ascii=False))
+    with tempfile.TemporaryDirectory(prefix="huiying-labels-") as tmp:
+        rows = _dashboard_sentiment_labels() if with_labels else []
+        if rows:
+            # One more data file, so the trainer needs to know nothing about the database.
+            paths.append(_write_labels_csv(Path(tmp) / LABELS_CSV, rows))
+        figures = _user_input_errors(cross_validate, paths, seed=seed) if cv else None
+        meta = _user_input_errors(train, paths, seed=seed, out_dir=out or MODEL_DIR, cv=figures)
+    click.echo(json.dumps({**meta, "labels_included": len(rows)}, ensure_ascii=False))
+
+
+# The name the labels file has in the model's training_data list.
+LABELS_CSV = "dashboard-labels.csv"
+
+
+def _dashboard_sentiment_labels() -> list[tuple[str, int]]:
+    from huiying.cases import sentiment_corrections
+    from huiying.db import session_scope
+
+    settings = _database()
+    with session_scope(settings.database_url) as session:
+        return sentiment_corrections(session)
+
+
+def _write_labels_csv(path: Path, rows: list[tuple[str, int]]) -> str:
+    import csv
+
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["text", "label"])
+        writer.writerows(rows)
+    return str(path)
 
 
 @model_eval.command("sentiment")

@@ -120,3 +120,40 @@ def test_model_train_and_eval_router(embedded_env, tmp_path):
     wrong = huiying("model", "eval", "router", "--data", str(data), "--text-col", "body",
                     "--label-col", "dept", env=embedded_env, check=False)
     assert wrong.returncode == 2 and "no column body" in wrong.stderr
+
+
+def test_model_train_sentiment_with_dashboard_labels(embedded_env, tmp_path):
+    from huiying.db import engine_for, session_scope
+    from huiying.models import Comment, Label, Source
+
+    rows = ["text,label"] + [f"服务很好，非常满意{i},1" for i in range(20)] + \
+        [f"太差了，再也不来了{i},0" for i in range(20)]
+    data = tmp_path / "train.csv"
+    data.write_text("\n".join(rows) + "\n", "utf-8")
+    huiying("db", "upgrade", env=embedded_env)
+    url = f"sqlite:///{tmp_path / 'data' / 'huiying.sqlite3'}"
+    with session_scope(url) as session:
+        source = Source(name="board")
+        session.add(source)
+        session.flush()
+        corrections = [("老师很负责", "孩子进步很大", ["positive"]),
+                       ("食堂饭菜发霉", "没人管, \"再说\"\n一遍", ["negative"]),
+                       ("校车晚点", "", ["positive", "neutral"]),  # the newest counts: skipped
+                       ("招生划片", "不公平", ["neutral", "negative"])]
+        for n, (title, body, values) in enumerate(corrections):
+            comment = Comment(source_id=source.id, external_id=str(n), title=title, body=body,
+                              content_hash=str(n))
+            session.add(comment)
+            session.flush()
+            session.add_all(Label(comment_id=comment.id, field="sentiment", value=v) for v in values)
+        session.add(Label(comment_id=comment.id, field="topic", value="招生入学"))
+    engine_for(url).dispose()
+
+    args = ("model", "train", "sentiment", "--data", str(data), "--out", str(tmp_path / "m"))
+    plain = json.loads(huiying(*args, env=embedded_env).stdout)
+    assert plain["n_train"] == 40 and plain["labels_included"] == 0
+    trained = json.loads(huiying(*args, "--with-labels", env=embedded_env).stdout)
+    assert trained["labels_included"] == 3 and trained["n_train"] == 43
+    files = [f["file"] for f in trained["training_data"]]
+    assert files == ["train.csv", "dashboard-labels.csv"]
+    assert trained["training_data"][1]["rows"] == 3

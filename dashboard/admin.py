@@ -1,0 +1,125 @@
+"""Administration: the topic taxonomy the analysis uses (admin only)."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import select, update
+from wtforms import BooleanField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from analysis.normalise import normalise
+from dashboard.db import get_db
+from dashboard.permissions import MANAGE_TOPICS, require_roles
+from huiying.models import RoutingRule, Topic
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+# Words may be separated by spaces, commas (half or full width), 、, semicolons or new lines.
+WORD_SEPARATORS = re.compile(r"[\s,，、;；]+")
+MAX_WORD_LENGTH = 20
+MAX_NAME_LENGTH = 40  # the width of the topic columns of case and comment
+
+
+def split_words(text: str | None) -> list[str]:
+    """The distinct words of a textarea, normalised as the analysed texts are (繁→简, NFKC)."""
+    words: list[str] = []
+    for raw in WORD_SEPARATORS.split(text or ""):
+        word = normalise(raw) if raw else ""
+        if word and word not in words:
+            words.append(word)
+    return words
+
+
+def _check_lengths(words: list[str]) -> None:
+    too_long = [w for w in words if len(w) > MAX_WORD_LENGTH]
+    if too_long:
+        raise ValidationError(f"关键词不能超过 {MAX_WORD_LENGTH} 个字：{'、'.join(too_long)}")
+
+
+class TopicForm(FlaskForm):
+    name = StringField("名称", filters=[lambda v: v.strip() if v else v], validators=[
+        DataRequired("请填写主题名称。"),
+        Length(max=MAX_NAME_LENGTH, message=f"主题名称不能超过 {MAX_NAME_LENGTH} 个字。"),
+    ])
+    strong_words = TextAreaField("强关键词")
+    weak_words = TextAreaField("弱关键词")
+    enabled = BooleanField("启用", default=True)
+    submit = SubmitField("保存")
+
+    def __init__(self, *args, topic_id: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.topic_id = topic_id
+
+    def validate_name(self, field) -> None:
+        other = get_db().scalar(select(Topic.id).where(Topic.name == field.data))
+        if other is not None and other != self.topic_id:
+            raise ValidationError(f"已有名为“{field.data}”的主题，请换一个名称。")
+
+    def validate_strong_words(self, field) -> None:
+        words = split_words(field.data)
+        if not words:
+            raise ValidationError("请至少填写一个强关键词。")
+        _check_lengths(words)
+
+    def validate_weak_words(self, field) -> None:
+        words = split_words(field.data)
+        _check_lengths(words)
+        both = [w for w in words if w in split_words(self.strong_words.data)]
+        if both:
+            raise ValidationError(f"同一个词不能既是强关键词又是弱关键词：{'、'.join(both)}")
+
+
+@bp.get("/topics")
+@require_roles(*MANAGE_TOPICS)
+def topics():
+    rows = get_db().scalars(select(Topic).order_by(Topic.id)).all()
+    return render_template("admin/topics.html", topics=rows)
+
+
+@bp.route("/topics/new", methods=["GET", "POST"])
+@require_roles(*MANAGE_TOPICS)
+def new_topic():
+    form = TopicForm()
+    if form.validate_on_submit():
+        db = get_db()
+        topic = Topic(name=form.name.data)
+        _fill(topic, form)
+        db.add(topic)
+        db.commit()
+        flash(f"已新增主题“{topic.name}”。", "success")
+        return redirect(url_for("admin.topics"))
+    return render_template("admin/topic_form.html", form=form, topic=None)
+
+
+@bp.route("/topics/<int:topic_id>", methods=["GET", "POST"])
+@require_roles(*MANAGE_TOPICS)
+def edit_topic(topic_id: int):
+    db = get_db()
+    topic = db.get(Topic, topic_id)
+    if topic is None:
+        abort(404)
+    form = TopicForm(topic_id=topic.id, data=None if request.method == "POST" else {
+        "name": topic.name, "strong_words": "，".join(topic.strong_words),
+        "weak_words": "，".join(topic.weak_words), "enabled": topic.enabled,
+    })
+    if form.validate_on_submit():
+        old_name = topic.name
+        topic.name = form.name.data
+        _fill(topic, form)
+        if old_name != topic.name:
+            # The routing table follows a renamed topic; cases keep the name they were given.
+            db.execute(update(RoutingRule).where(RoutingRule.topic == old_name)
+                       .values(topic=topic.name))
+        db.commit()
+        flash(f"已保存主题“{topic.name}”。", "success")
+        return redirect(url_for("admin.topics"))
+    return render_template("admin/topic_form.html", form=form, topic=topic)
+
+
+def _fill(topic: Topic, form: TopicForm) -> None:
+    topic.strong_words = split_words(form.strong_words.data)
+    topic.weak_words = split_words(form.weak_words.data)
+    topic.enabled = bool(form.enabled.data)
