@@ -1,25 +1,13 @@
 """The topic taxonomy in the database: seeded once, then the admin's; used by processing."""
 
-import pytest
 from sqlalchemy import func, select
 
 from analysis.lexicon import TOPICS
-from huiying import settings as settings_module
-from huiying.bootstrap import prepare
 from huiying.cases import enabled_topics, process_comments
 from huiying.db import session_scope
 from huiying.models import Case, Comment, Topic
 from huiying.seed import ensure_defaults
-from tests.core.test_cases import add_comments
-
-
-@pytest.fixture
-def database(tmp_path, monkeypatch):
-    monkeypatch.setenv("HUIYING_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("HUIYING_ADMIN_PASSWORD", "admin-password-1")
-    settings = settings_module.load()
-    prepare(settings)
-    return settings.database_url
+from tests.core.conftest import add_comments
 
 
 def test_seeded_from_the_lexicon_in_its_order(database):
