@@ -294,6 +294,29 @@ def _analyze_batch(batch: list[tuple[object, str]], rules, engine: str, topics) 
         click.echo(json.dumps(out, ensure_ascii=False))
 
 
+@cli.command()
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 366),
+              help="Length of the period, ending now.")
+@click.option("--top", default=20, show_default=True, type=click.IntRange(1, 200))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def hotwords(days: int, top: int, as_json: bool) -> None:
+    """Hot words of the last days among relevant comments (舆情热词)."""
+    from huiying.db import session_scope
+    from huiying.models import utcnow
+    from huiying.trends import hot_words_of_period
+
+    settings = _database()
+    with session_scope(settings.database_url) as session:
+        result = hot_words_of_period(session, utcnow(), days=days, top_k=top)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+        return
+    click.echo(f"{result['comments']} comments in the last {days} days "
+               f"(against {result['background_comments']} before):")
+    for rank, item in enumerate(result["words"], 1):
+        click.echo(f"{rank:>3}. {item['word']}  {item['score']}")
+
+
 @cli.group()
 def model() -> None:
     """Train and evaluate the models analysis uses."""

@@ -157,3 +157,11 @@ def test_model_train_sentiment_with_dashboard_labels(embedded_env, tmp_path):
     files = [f["file"] for f in trained["training_data"]]
     assert files == ["train.csv", "dashboard-labels.csv"]
     assert trained["training_data"][1]["rows"] == 3
+
+
+def test_hotwords_on_an_empty_database(embedded_env):
+    huiying("db", "upgrade", env=embedded_env)
+    result = json.loads(huiying("hotwords", "--days", "7", "--json", env=embedded_env).stdout)
+    assert result["comments"] == 0 and result["words"] == []
+    bad = huiying("hotwords", "--days", "0", env=embedded_env, check=False)
+    assert bad.returncode == 2 and "Invalid value for '--days'" in bad.stderr
