@@ -27,13 +27,12 @@ SESSION_KEY = "lang"
 PRIMARY_TAGS = {"zh": "zh_Hans", "en": "en"}
 TRANSLATIONS = Path(__file__).parent / "translations"
 
-babel = Babel()
 
-
-def N_(message: str) -> str:  # noqa: N802 (the name gettext tools look for)
+def N_(message: str) -> str:  # the name gettext tools look for
     """Mark a message for extraction without translating it: for texts that are also
     stored (in Chinese) and are translated only where they are shown."""
     return message
+
 
 bp = Blueprint("i18n", __name__)
 
@@ -133,7 +132,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", app.config["TIMEZONE"])
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", _translation_directory(app))
-    babel.init_app(app, locale_selector=select_locale)
+    # One Babel per app: its translations cache is keyed by locale only, so apps with other
+    # translation directories (tests) must not share it.
+    Babel(app, locale_selector=select_locale)
     app.register_blueprint(bp)
     app.add_template_filter(status_label)
     app.add_template_filter(severity_label)
