@@ -55,6 +55,10 @@ def html_lang() -> str:
 
 
 def current_path() -> str:
+    """Where the language switch returns to: this page, unless it cannot be fetched again
+    (no route, or a POST-only one such as logout)."""
+    if request.url_rule is None or "GET" not in (request.url_rule.methods or ()):
+        return "/"
     query = request.query_string.decode("latin-1")
     return request.path + ("?" + query if query else "")
 

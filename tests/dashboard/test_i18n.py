@@ -157,6 +157,15 @@ def test_switch_redirects_only_to_local_paths(client, next_url):
     assert '<html lang="en">' in client.get("/auth/login").text
 
 
+def test_switch_returns_to_the_page_it_was_on(client, auth):
+    assert 'name="next" value="/auth/login?next=/cases/%3Fq%3D1"' in client.get(
+        "/auth/login?next=/cases/%3Fq%3D1").text
+    # A CSRF failure on a POST-only URL: the switch must not lead back to it.
+    auth.login()
+    page = client.post("/auth/logout", data={})
+    assert page.status_code == 400 and 'name="next" value="/"' in page.text
+
+
 def test_switch_needs_post_and_csrf(client):
     assert client.get("/lang/en").status_code == 405
     assert client.post("/lang/en", data={"next": "/"}).status_code == 400
