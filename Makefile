@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench services clean
+.PHONY: install run test lint bench translations services clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ test: install services
 
 lint: install
 	$(BIN)/ruff check .
+
+# Message ids are the Chinese texts; the English catalog is dashboard/translations/en/….po.
+# New strings arrive untranslated (or fuzzy): fill them in; tests/dashboard/test_i18n.py checks.
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --no-wrap --project=Huiying \
+		-o dashboard/translations/messages.pot .
+	$(BIN)/pybabel update -i dashboard/translations/messages.pot -d dashboard/translations --no-wrap
+	$(BIN)/pybabel compile -d dashboard/translations --statistics
 
 bench: install
 	@for suite in analysis crawl; do $(BIN)/huiying bench $$suite --json || exit 1; done

@@ -39,9 +39,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
-    from dashboard import admin, auth, cases, db, filters, health, permissions, security
+    from dashboard import admin, auth, cases, db, filters, health, i18n, permissions, security
 
     db.init_app(app)
+    i18n.init_app(app)
     auth.login_manager.init_app(app)
     csrf.init_app(app)
     bootstrap.init_app(app)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from sqlalchemy import select, update
 from wtforms import BooleanField, StringField, SubmitField, TextAreaField
@@ -36,18 +38,20 @@ def split_words(text: str | None) -> list[str]:
 def _check_lengths(words: list[str]) -> None:
     too_long = [w for w in words if len(w) > MAX_WORD_LENGTH]
     if too_long:
-        raise ValidationError(f"关键词不能超过 {MAX_WORD_LENGTH} 个字：{'、'.join(too_long)}")
+        raise ValidationError(_("关键词不能超过 %(max)s 个字：%(words)s",
+                                max=MAX_WORD_LENGTH, words=_("、").join(too_long)))
 
 
 class TopicForm(FlaskForm):
-    name = StringField("名称", filters=[lambda v: v.strip() if v else v], validators=[
-        DataRequired("请填写主题名称。"),
-        Length(max=MAX_NAME_LENGTH, message=f"主题名称不能超过 {MAX_NAME_LENGTH} 个字。"),
+    name = StringField(lazy_gettext("名称"), filters=[lambda v: v.strip() if v else v], validators=[
+        DataRequired(lazy_gettext("请填写主题名称。")),
+        # WTForms fills in %(max)d.
+        Length(max=MAX_NAME_LENGTH, message=lazy_gettext("主题名称不能超过 %(max)d 个字。")),
     ])
-    strong_words = TextAreaField("强关键词")
-    weak_words = TextAreaField("弱关键词")
-    enabled = BooleanField("启用", default=True)
-    submit = SubmitField("保存")
+    strong_words = TextAreaField(lazy_gettext("强关键词"))
+    weak_words = TextAreaField(lazy_gettext("弱关键词"))
+    enabled = BooleanField(lazy_gettext("启用"), default=True)
+    submit = SubmitField(lazy_gettext("保存"))
 
     def __init__(self, *args, topic_id: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -56,12 +60,12 @@ class TopicForm(FlaskForm):
     def validate_name(self, field) -> None:
         other = get_db().scalar(select(Topic.id).where(Topic.name == field.data))
         if other is not None and other != self.topic_id:
-            raise ValidationError(f"已有名为“{field.data}”的主题，请换一个名称。")
+            raise ValidationError(_("已有名为“%(name)s”的主题，请换一个名称。", name=field.data))
 
     def validate_strong_words(self, field) -> None:
         words = split_words(field.data)
         if not words:
-            raise ValidationError("请至少填写一个强关键词。")
+            raise ValidationError(_("请至少填写一个强关键词。"))
         _check_lengths(words)
 
     def validate_weak_words(self, field) -> None:
@@ -69,7 +73,8 @@ class TopicForm(FlaskForm):
         _check_lengths(words)
         both = [w for w in words if w in split_words(self.strong_words.data)]
         if both:
-            raise ValidationError(f"同一个词不能既是强关键词又是弱关键词：{'、'.join(both)}")
+            raise ValidationError(_("同一个词不能既是强关键词又是弱关键词：%(words)s",
+                                    words=_("、").join(both)))
 
 
 @bp.get("/topics")
@@ -89,7 +94,7 @@ def new_topic():
         _fill(topic, form)
         db.add(topic)
         db.commit()
-        flash(f"已新增主题“{topic.name}”。", "success")
+        flash(_("已新增主题“%(name)s”。", name=topic.name), "success")
         return redirect(url_for("admin.topics"))
     return render_template("admin/topic_form.html", form=form, topic=None)
 
@@ -114,7 +119,7 @@ def edit_topic(topic_id: int):
             db.execute(update(RoutingRule).where(RoutingRule.topic == old_name)
                        .values(topic=topic.name))
         db.commit()
-        flash(f"已保存主题“{topic.name}”。", "success")
+        flash(_("已保存主题“%(name)s”。", name=topic.name), "success")
         return redirect(url_for("admin.topics"))
     return render_template("admin/topic_form.html", form=form, topic=topic)
 

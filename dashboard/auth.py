@@ -7,6 +7,8 @@ from functools import cache
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -15,6 +17,7 @@ from wtforms import HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from dashboard.db import get_db
+from dashboard.i18n import SESSION_KEY as LANGUAGE_KEY
 from huiying.models import User
 from huiying.users import verify_password
 
@@ -22,11 +25,12 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "请先登录。"
+login_manager.login_message = lazy_gettext("请先登录。")
+login_manager.localize_callback = str  # flashed into the session as a plain string
 login_manager.login_message_category = "warning"
 login_manager.session_protection = "strong"
 
-LOGIN_FAILED = "用户名或密码错误"
+LOGIN_FAILED = lazy_gettext("用户名或密码错误")
 
 
 # Checked when the user does not exist, so both failures take as long (no name probing).
@@ -62,10 +66,10 @@ def load_user(user_id: str) -> Account | None:
 
 
 class LoginForm(FlaskForm):
-    username = StringField("用户名", validators=[DataRequired(), Length(max=80)])
-    password = PasswordField("密码", validators=[DataRequired(), Length(max=200)])
+    username = StringField(lazy_gettext("用户名"), validators=[DataRequired(), Length(max=80)])
+    password = PasswordField(lazy_gettext("密码"), validators=[DataRequired(), Length(max=200)])
     next = HiddenField()
-    submit = SubmitField("登录")
+    submit = SubmitField(lazy_gettext("登录"))
 
 
 def safe_next(target: str | None) -> str | None:
@@ -78,6 +82,14 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc:
         return None
     return target
+
+
+def _clear_session() -> None:
+    """Everything goes except the chosen language, which is no secret."""
+    language = session.get(LANGUAGE_KEY)
+    session.clear()
+    if language is not None:
+        session[LANGUAGE_KEY] = language
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -93,12 +105,12 @@ def login():
         if user is None:
             check_password_hash(_dummy_hash(), form.password.data)
         elif verify_password(user, form.password.data):
-            session.clear()  # no state from before the login survives it
+            _clear_session()  # no state from before the login survives it
             login_user(Account.from_user(user))
             return redirect(safe_next(form.next.data) or url_for("cases.index"))
-        flash(LOGIN_FAILED, "danger")
+        flash(str(LOGIN_FAILED), "danger")
     elif request.method == "POST":
-        flash(LOGIN_FAILED, "danger")
+        flash(str(LOGIN_FAILED), "danger")
     return render_template("auth/login.html", form=form)
 
 
@@ -106,6 +118,6 @@ def login():
 @login_required
 def logout():
     logout_user()
-    session.clear()
-    flash("您已退出登录。", "info")
+    _clear_session()
+    flash(_("您已退出登录。"), "info")
     return redirect(url_for("auth.login"))

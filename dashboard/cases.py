@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import Select, func, or_, select
@@ -14,6 +16,7 @@ from wtforms import SelectField, SubmitField
 
 from dashboard.db import get_db
 from dashboard.filters import SENTIMENT_LABELS
+from dashboard.i18n import N_
 from dashboard.permissions import (
     ALL_ROLES,
     CORRECT_ANALYSIS,
@@ -135,15 +138,17 @@ def detail(case_id: int):
 
 # --- corrections ---------------------------------------------------------------------------
 
-RELEVANT_LABELS = {"true": "是", "false": "否"}
+# Case notes are written in Chinese whatever the UI language; the form shows translations.
+RELEVANT_LABELS = {"true": N_("是"), "false": N_("否")}
+NO_TOPIC = N_("无")
 FIELD_NAMES = {LabelField.SENTIMENT: "情感", LabelField.TOPIC: "主题", LabelField.RELEVANT: "相关"}
 
 
 class CorrectionForm(FlaskForm):
-    sentiment = SelectField("情感")
-    topic = SelectField("主题")
-    relevant = SelectField("相关")
-    submit = SubmitField("保存纠正")
+    sentiment = SelectField(lazy_gettext("情感"))
+    topic = SelectField(lazy_gettext("主题"))
+    relevant = SelectField(lazy_gettext("相关"))
+    submit = SubmitField(lazy_gettext("保存纠正"))
 
 
 def _shown(comment: Comment) -> dict[str, str]:
@@ -158,7 +163,7 @@ def _display(field: str, value: str) -> str:
         return SENTIMENT_LABELS.get(value, "—")
     if field == LabelField.RELEVANT:
         return RELEVANT_LABELS.get(value, "—")
-    return value or "无"
+    return value or NO_TOPIC
 
 
 def _topic_names(db: Session) -> list[str]:
@@ -171,15 +176,19 @@ def _choices(options: list[tuple[str, str]], current: str, shown: str) -> list[t
     return options if any(v == current for v, _ in options) else [(current, shown), *options]
 
 
+def _translated(labels: dict[str, str]) -> list[tuple[str, str]]:
+    return [(value, _(label)) for value, label in labels.items()]
+
+
 def correction_form(comment: Comment, topic_names: list[str]) -> CorrectionForm:
     shown = _shown(comment)
     form = CorrectionForm(prefix=f"c{comment.id}", data=None if request.method == "POST" else {
         "sentiment": shown[LabelField.SENTIMENT], "topic": shown[LabelField.TOPIC],
         "relevant": shown[LabelField.RELEVANT]})
-    form.sentiment.choices = _choices(list(SENTIMENT_LABELS.items()), shown[LabelField.SENTIMENT], "—")
-    form.topic.choices = _choices([("", "无"), *((n, n) for n in topic_names)],
+    form.sentiment.choices = _choices(_translated(SENTIMENT_LABELS), shown[LabelField.SENTIMENT], "—")
+    form.topic.choices = _choices([("", _(NO_TOPIC)), *((n, n) for n in topic_names)],
                                   shown[LabelField.TOPIC], shown[LabelField.TOPIC])
-    form.relevant.choices = _choices(list(RELEVANT_LABELS.items()), shown[LabelField.RELEVANT], "—")
+    form.relevant.choices = _choices(_translated(RELEVANT_LABELS), shown[LabelField.RELEVANT], "—")
     return form
 
 
@@ -195,14 +204,14 @@ def correct(case_id: int, comment_id: int):
     back = url_for("cases.detail", case_id=case.id) + f"#comment-{comment.id}"
     form = correction_form(comment, _topic_names(db))
     if not form.validate_on_submit():
-        flash("纠正未保存：请从下拉列表中选择。", "danger")
+        flash(_("纠正未保存：请从下拉列表中选择。"), "danger")
         return redirect(back)
     before = _shown(comment)
     after = {LabelField.SENTIMENT: form.sentiment.data, LabelField.TOPIC: form.topic.data,
              LabelField.RELEVANT: form.relevant.data}
     changed = [field for field in FIELD_NAMES if after[field] != before[field]]
     if not changed:
-        flash("没有改动。", "info")
+        flash(_("没有改动。"), "info")
         return redirect(back)
     for field in changed:
         db.add(Label(comment_id=comment.id, field=field, value=after[field], user_id=current_user.id))
@@ -216,5 +225,5 @@ def correct(case_id: int, comment_id: int):
                      data={"comment_id": comment.id,
                            "changes": {str(f): [before[f], after[f]] for f in changed}}))
     db.commit()
-    flash("已保存纠正，将用于改进模型。", "success")
+    flash(_("已保存纠正，将用于改进模型。"), "success")
     return redirect(back)

@@ -1,4 +1,4 @@
-"""Jinja filters: local time, Chinese labels, safe links, masking."""
+"""Jinja filters: local time, labels in the UI language, safe links, masking."""
 
 from __future__ import annotations
 
@@ -7,24 +7,27 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
+from flask_babel import gettext
 
 from dashboard import masking
+from dashboard.i18n import N_
 
-SENTIMENT_LABELS = {"negative": "负面", "neutral": "中性", "positive": "正面"}
+# Marked with N_ and translated where shown: case notes record the Chinese texts.
+SENTIMENT_LABELS = {"negative": N_("负面"), "neutral": N_("中性"), "positive": N_("正面")}
 ACTION_LABELS = {
-    "create": "生成案件",
-    "assign": "派单",
-    "triage": "转研判",
-    "merge_comment": "合并留言",
-    "accept": "签收",
-    "reply": "回复",
-    "follow_up": "回访",
-    "close": "办结",
-    "return": "退回",
-    "extend": "延期",
-    "reject": "不予处理",
-    "merge": "合并",
-    "correct": "人工纠正",
+    "create": N_("生成案件"),
+    "assign": N_("派单"),
+    "triage": N_("转研判"),
+    "merge_comment": N_("合并留言"),
+    "accept": N_("签收"),
+    "reply": N_("回复"),
+    "follow_up": N_("回访"),
+    "close": N_("办结"),
+    "return": N_("退回"),
+    "extend": N_("延期"),
+    "reject": N_("不予处理"),
+    "merge": N_("合并"),
+    "correct": N_("人工纠正"),
 }
 
 
@@ -36,11 +39,13 @@ def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def sentiment_label(value: str | None) -> str:
-    return SENTIMENT_LABELS.get(value or "", "—")
+    label = SENTIMENT_LABELS.get(value or "")
+    return gettext(label) if label else "—"
 
 
 def action_label(value: str) -> str:
-    return ACTION_LABELS.get(value, value)
+    label = ACTION_LABELS.get(value)
+    return gettext(label) if label else value
 
 
 def http_url(value: str | None) -> str | None:

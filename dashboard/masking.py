@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from flask import Flask
+from flask_babel import gettext as _
 
 # Mainland mobile numbers, optionally with +86/86 in front; not part of a longer number.
 MOBILE = re.compile(r"(?<![0-9])((?:\+?86[- ]?)?1[3-9][0-9])([0-9]{4})([0-9]{4})(?![0-9])")
@@ -27,7 +28,7 @@ def mask_name(name: str | None) -> str:
     """张** for 张三丰; one-character names stay as they are; no name → 匿名."""
     name = (name or "").strip()
     if not name:
-        return "匿名"
+        return _("匿名")
     return name if len(name) == 1 else name[0] + "**"
 
 

@@ -4,6 +4,7 @@ error pages. CSRF is Flask-WTF's CSRFProtect, set up in the factory."""
 from __future__ import annotations
 
 from flask import Flask, Response, render_template, request
+from flask_babel import lazy_gettext
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_talisman import Talisman
@@ -30,7 +31,7 @@ def _no_store(response: Response) -> Response:
     return response
 
 
-def _error_page(code: int, message: str):
+def _error_page(code: int, message):
     return lambda _error: (render_template("error.html", code=code, message=message), code)
 
 
@@ -52,7 +53,7 @@ def init_app(app: Flask) -> None:
                       storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
     app.view_functions["auth.login"] = limiter.limit(LOGIN_LIMIT, methods=["POST"])(
         app.view_functions["auth.login"])
-    app.register_error_handler(CSRFError, _error_page(400, "表单已失效，请刷新页面后重试。"))
-    app.register_error_handler(429, _error_page(429, "尝试次数过多，请一分钟后再试。"))
-    for code, message in ((403, "您没有权限访问此页面。"), (404, "页面不存在。")):
+    app.register_error_handler(CSRFError, _error_page(400, lazy_gettext("表单已失效，请刷新页面后重试。")))
+    app.register_error_handler(429, _error_page(429, lazy_gettext("尝试次数过多，请一分钟后再试。")))
+    for code, message in ((403, lazy_gettext("您没有权限访问此页面。")), (404, lazy_gettext("页面不存在。"))):
         app.register_error_handler(code, _error_page(code, message))

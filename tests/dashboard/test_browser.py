@@ -60,3 +60,27 @@ def test_login_list_and_open_a_case(live_server, cases, tmp_path):
             assert errors == []
         finally:
             browser.close()
+
+
+def test_switch_to_english_in_the_navbar(live_server, cases, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 900})
+            page.goto(live_server + "/")
+            page.get_by_role("button", name="English").click()
+            sync_api.expect(page.locator("html")).to_have_attribute("lang", "en")
+            page.get_by_label("Username").fill("admin")
+            page.get_by_label("Password").fill(ADMIN_PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+
+            page.wait_for_url("**/cases/")
+            sync_api.expect(page.get_by_role("heading", level=1)).to_have_text("Cases")
+            sync_api.expect(page.get_by_role("columnheader", name="Due")).to_be_visible()
+            page.screenshot(path=str(tmp_path / "cases-en.png"), full_page=True)
+
+            page.get_by_role("button", name="中文").click()
+            sync_api.expect(page.get_by_role("heading", level=1)).to_have_text("案件列表")
+        finally:
+            browser.close()
