@@ -6,6 +6,7 @@ import os
 import threading
 
 import pytest
+from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
 from .conftest import ADMIN_PASSWORD
@@ -31,56 +32,52 @@ def live_server(app):
     thread.join(timeout=5)
 
 
-def test_login_list_and_open_a_case(live_server, cases, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
+@pytest.fixture
+def page(live_server):
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 900})
-            errors: list[str] = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-
-            page.goto(live_server + "/")
-            page.get_by_label("用户名").fill("admin")
-            page.get_by_label("密码").fill(ADMIN_PASSWORD)
-            page.get_by_role("button", name="登录").click()
-
-            page.wait_for_url("**/cases/")
-            sync_api.expect(page.get_by_role("columnheader", name="办理时限")).to_be_visible()
-            page.screenshot(path=str(tmp_path / "cases.png"), full_page=True)
-
-            title = cases["enrolment"].title
-            page.get_by_role("link", name=title).click()
-            page.wait_for_url(f"**/cases/{cases['enrolment'].id}")
-            sync_api.expect(page.get_by_role("heading", level=1)).to_have_text(title)
-            sync_api.expect(page.get_by_text("138****1234").first).to_be_visible()
-            page.screenshot(path=str(tmp_path / "case.png"), full_page=True)
-
-            # Nothing was blocked by the Content-Security-Policy or failed to load.
-            assert errors == []
+            yield browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 900})
         finally:
             browser.close()
 
 
-def test_switch_to_english_in_the_navbar(live_server, cases, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 900})
-            page.goto(live_server + "/")
-            page.get_by_role("button", name="English").click()
-            sync_api.expect(page.locator("html")).to_have_attribute("lang", "en")
-            page.get_by_label("Username").fill("admin")
-            page.get_by_label("Password").fill(ADMIN_PASSWORD)
-            page.get_by_role("button", name="Log in").click()
+def test_login_list_and_open_a_case(page, live_server, cases, tmp_path):
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
 
-            page.wait_for_url("**/cases/")
-            sync_api.expect(page.get_by_role("heading", level=1)).to_have_text("Cases")
-            sync_api.expect(page.get_by_role("columnheader", name="Due")).to_be_visible()
-            page.screenshot(path=str(tmp_path / "cases-en.png"), full_page=True)
+    page.goto(live_server + "/")
+    page.get_by_label("用户名").fill("admin")
+    page.get_by_label("密码").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="登录").click()
 
-            page.get_by_role("button", name="中文").click()
-            sync_api.expect(page.get_by_role("heading", level=1)).to_have_text("案件列表")
-        finally:
-            browser.close()
+    page.wait_for_url("**/cases/")
+    expect(page.get_by_role("columnheader", name="办理时限")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "cases.png"), full_page=True)
+
+    title = cases["enrolment"].title
+    page.get_by_role("link", name=title).click()
+    page.wait_for_url(f"**/cases/{cases['enrolment'].id}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    expect(page.get_by_text("138****1234").first).to_be_visible()
+    page.screenshot(path=str(tmp_path / "case.png"), full_page=True)
+
+    # Nothing was blocked by the Content-Security-Policy or failed to load.
+    assert errors == []
+
+
+def test_switch_to_english_in_the_navbar(page, live_server, cases, tmp_path):
+    page.goto(live_server + "/")
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    page.wait_for_url("**/cases/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cases")
+    expect(page.get_by_role("columnheader", name="Due")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "cases-en.png"), full_page=True)
+
+    page.get_by_role("button", name="中文").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("案件列表")
