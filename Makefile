@@ -2,17 +2,27 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# `make run` installs what the service needs; `make test` adds the test tools.
+RUN_STAMP  := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: install run test lint bench translations services clean
+.PHONY: install install-test run test lint bench translations services clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
 
-install: $(STAMP)
+$(RUN_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(RUN_STAMP)
+
+install: $(RUN_STAMP)
+
+install-test: $(TEST_STAMP)
 
 run: install
 	$(BIN)/huiying run
@@ -20,17 +30,17 @@ run: install
 services:
 	bash deploy/ensure-services.sh
 
-test: install services
+test: install-test services
 	$(BIN)/ruff check .
 	HUIYING_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/huiying_dash_test \
 		$(BIN)/python -m pytest -q
 
-lint: install
+lint: install-test
 	$(BIN)/ruff check .
 
 # Message ids are the Chinese texts; the English catalog is dashboard/translations/en/….po.
 # New strings arrive untranslated (or fuzzy): fill them in; tests/dashboard/test_i18n.py checks.
-translations: install
+translations: install-test
 	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --no-wrap --project=Huiying \
 		-o dashboard/translations/messages.pot .
 	$(BIN)/pybabel update -i dashboard/translations/messages.pot -d dashboard/translations --no-wrap

@@ -368,9 +368,15 @@ def _user_input_errors(fn, *args, **kwargs):
 def model_train_sentiment(data: tuple[Path, ...], out: Path | None, seed: int, cv: bool,
                           with_labels: bool) -> None:
     """Rebuild the default sentiment model (same data and seed → the same files)."""
+    import importlib.util
     import tempfile
 
     from analysis.sentiment import MODEL_DIR
+    from huiying.errors import InputError
+
+    if importlib.util.find_spec("sklearn") is None:
+        raise InputError("training the sentiment model needs scikit-learn; install it with "
+                         "`pip install 'huiying[train]'` (make test installs it too).")
     from analysis.sentiment_train import cross_validate, train
 
     paths = _data_files(data)
