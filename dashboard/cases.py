@@ -38,6 +38,7 @@ from huiying.models import (
     Topic,
     utcnow,
 )
+from huiying.trends import hot_words_of_period
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -107,15 +108,32 @@ def index():
         _apply(select(Case.status, func.count(Case.id)), chosen, with_status=False)
         .group_by(Case.status)
     ).all())
-    departments = (db.scalars(select(Department).order_by(Department.id)).all()
-                   if can_see_all_departments(current_user) else [])
+    sees_all = can_see_all_departments(current_user)
+    departments = db.scalars(select(Department).order_by(Department.id)).all() if sees_all else []
     now = utcnow()
     return render_template(
         "cases/list.html", cases=rows, total=total, page=page, pages=pages, chosen=chosen,
         counts=counts, statuses=list(CaseStatus), severities=list(Severity),
         departments=departments, no_department=NO_DEPARTMENT,
         overdue={case.id for case in rows if is_overdue(case, now)},
+        # Words of everybody's comments: only for those who see every case.
+        hot_words=_hot_words(db, now) if sees_all else [],
     )
+
+
+HOT_WORDS_DAYS = 7
+HOT_WORDS_SHOWN = 10
+HOT_WORDS_REFRESH = 600  # seconds: segmenting a week of comments is not per-request work
+_hot_words_cache: dict[tuple[str, int], list[str]] = {}
+
+
+def _hot_words(db: Session, now: datetime) -> list[str]:
+    key = (current_app.config["DATABASE_URL"], int(now.timestamp()) // HOT_WORDS_REFRESH)
+    if key not in _hot_words_cache:
+        result = hot_words_of_period(db, now, days=HOT_WORDS_DAYS, top_k=HOT_WORDS_SHOWN)
+        _hot_words_cache.clear()
+        _hot_words_cache[key] = [item["word"] for item in result["words"]]
+    return _hot_words_cache[key]
 
 
 @bp.get("/<int:case_id>")
