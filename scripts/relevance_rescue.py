@@ -3,7 +3,8 @@
     python scripts/relevance_rescue.py [/path/to/shared/data]
 
 Prints precision, recall and F1 of 教育文体 vs the rest on the labelled DEV government
-messages, for the classifier alone and with the lexicon rescue (docs/analysis.md).
+messages, for the classifier alone and with the lexicon rescue (docs/analysis.md); then how
+many posts of the bundled demo board each rule gets right (spam and off-topic = not relevant).
 """
 
 from __future__ import annotations
@@ -31,6 +32,21 @@ def out_of_fold_probabilities(texts: list[str], truth: np.ndarray) -> np.ndarray
     return p, model.threshold
 
 
+def demo_board() -> None:
+    from analysis.pipeline import analyse_many, relevance_model
+    from crawler.demo import load_posts
+
+    base, later = load_posts()
+    posts = [*base, *later]
+    results = analyse_many([(p["title"], p["body"]) for p in posts])
+    threshold = relevance_model().threshold
+    wanted = [not p.get("spam") for p in posts]
+    alone = sum((r.relevance >= threshold) == w for r, w in zip(results, wanted, strict=True))
+    shipped = sum(r.relevant == w for r, w in zip(results, wanted, strict=True))
+    print(f"demo board, {len(posts)} posts ({wanted.count(False)} spam or off-topic): classifier "
+          f"alone right on {alone}, shipped rule right on {shipped}")
+
+
 def main() -> None:
     data = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data")
     with open(data / "gov_messages_tipdm2020_labelled_dev.csv", encoding="utf-8") as handle:
@@ -52,6 +68,7 @@ def main() -> None:
         tp, fp, fn = (pred & truth).sum(), (pred & ~truth).sum(), (~pred & truth).sum()
         print(f"{name}: precision {tp / (tp + fp):.3f} recall {tp / (tp + fn):.3f} "
               f"F1 {2 * tp / (2 * tp + fp + fn):.3f}")
+    demo_board()
 
 
 if __name__ == "__main__":
