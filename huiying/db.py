@@ -10,7 +10,6 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from huiying import settings as settings_module
 from huiying.errors import SettingsError
 from huiying.settings import mask_url
 
@@ -48,10 +47,6 @@ def engine_for(url: str) -> Engine:
     return _engines[url]
 
 
-def get_engine() -> Engine:
-    return engine_for(settings_module.load().database_url)
-
-
 _sessionmakers: dict[str, sessionmaker[Session]] = {}
 
 
@@ -61,12 +56,12 @@ def _sessionmaker(url: str) -> sessionmaker[Session]:
     return _sessionmakers[url]
 
 
-def new_session(url: str | None = None) -> Session:
-    return _sessionmaker(url or settings_module.load().database_url)()
+def new_session(url: str) -> Session:
+    return _sessionmaker(url)()
 
 
 @contextmanager
-def session_scope(url: str | None = None) -> Iterator[Session]:
+def session_scope(url: str) -> Iterator[Session]:
     """A unit of work: commit on success, roll back on error."""
     session = new_session(url)
     try:

@@ -20,14 +20,16 @@ PREFIX = "HUIYING_"
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
 BROKER_SCHEMES = ("filesystem", "redis", "rediss", "amqp", "pyamqp", "sqla+sqlite", "sqla+postgresql")
 
-# Names read elsewhere too (CLI-only or test-only), so they are not reported as typos.
-KNOWN_EXTRA = {
-    "HUIYING_NEW_PASSWORD",
-    "HUIYING_ADMIN_PASSWORD",
-    "HUIYING_TEST_DATABASE_URL",
-    "HUIYING_TEST_REDIS_URL",
-    "HUIYING_CONFIG",
-}
+# Every variable anybody reads: load() below, the CLI (passwords) and the test suite.
+# Anything else starting with HUIYING_ is reported as a probable typo.
+KNOWN_VARIABLES = frozenset(PREFIX + name for name in (
+    "ENV", "DATA_DIR", "DATABASE_URL", "BROKER_URL", "SECRET_KEY", "TIMEZONE", "LOG_LEVEL",
+    "SOURCES_DIR", "CRAWL_INTERVAL", "CRAWL_TIMEOUT", "SWEEP_INTERVAL", "SENTIMENT_ENGINE",
+    "SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASSWORD", "SMTP_FROM", "SMTP_STARTTLS",
+    "WEB_HOST", "WEB_PORT",
+    "NEW_PASSWORD", "ADMIN_PASSWORD",
+    "TEST_DATABASE_URL", "TEST_REDIS_URL", "TEST_PG_ADMIN", "SHARED_DATA",
+))
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -97,26 +99,8 @@ class Settings:
     log_level: str = "INFO"
 
     @property
-    def embedded(self) -> bool:
-        """True when database and broker are files in the data directory."""
-        return self.database_url.startswith("sqlite") and self.broker_url.startswith(
-            "filesystem"
-        )
-
-    @property
     def broker_dir(self) -> Path:
         return self.data_dir / "broker"
-
-    def masked(self) -> dict[str, str]:
-        """Settings safe to print: passwords in URLs and secrets hidden."""
-        return {
-            "data_dir": str(self.data_dir),
-            "database_url": mask_url(self.database_url),
-            "broker_url": mask_url(self.broker_url),
-            "production": str(self.production),
-            "timezone": self.timezone,
-            "smtp_host": self.smtp_host or "",
-        }
 
 
 def mask_url(url: str) -> str:
@@ -151,12 +135,9 @@ def _secret_key(data_dir: Path, production: bool) -> str:
 
 def warn_unknown_variables(stream=sys.stderr) -> list[str]:
     """Report HUIYING_* variables nobody reads: they are usually typos."""
-    known = {PREFIX + f.upper() for f in Settings.__dataclass_fields__} | KNOWN_EXTRA
-    known |= {PREFIX + n for n in ("ENV", "DATA_DIR", "SOURCES_DIR", "CRAWL_INTERVAL",
-                                   "CRAWL_TIMEOUT", "SWEEP_INTERVAL")}
-    unknown = sorted(n for n in os.environ if n.startswith(PREFIX) and n not in known)
+    unknown = sorted(n for n in os.environ if n.startswith(PREFIX) and n not in KNOWN_VARIABLES)
     for name in unknown:
-        close = difflib.get_close_matches(name, sorted(known), n=1)
+        close = difflib.get_close_matches(name, sorted(KNOWN_VARIABLES), n=1)
         hint = f"; did you mean {close[0]}?" if close else ""
         print(f"warning: {name} is not a Huiying setting and is ignored{hint}", file=stream)
     return unknown

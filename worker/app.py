@@ -10,10 +10,10 @@ from celery.signals import worker_process_init
 from huiying import settings as settings_module
 from huiying.db import dispose_all
 from huiying.queue import celery_config
+from huiying.settings import Settings
 
 
-def create_celery() -> Celery:
-    settings = settings_module.load()
+def create_celery(settings: Settings) -> Celery:
     app = Celery("huiying", include=["worker.tasks"])
     app.conf.update(celery_config(settings))
     app.conf.beat_schedule = {
@@ -38,4 +38,6 @@ def _fresh_connections(**_kwargs) -> None:
     dispose_all()
 
 
-app = create_celery()
+# Settings come from the environment, fixed for the life of the process: read them once.
+settings = settings_module.load()
+app = create_celery(settings)

@@ -8,14 +8,13 @@ import sys
 
 from sqlalchemy.exc import OperationalError
 
-from huiying import settings as settings_module
 from huiying.cases import installation_router, unprocessed_ids
 from huiying.cases import process_comments as process_comment_ids
 from huiying.db import session_scope
 from huiying.models import utcnow
 from huiying.queue import BATCH
 from huiying.sources import due_source_names
-from worker.app import app
+from worker.app import app, settings
 
 log = logging.getLogger(__name__)
 CRAWL_TIMEOUT_SECONDS = 30 * 60
@@ -24,7 +23,6 @@ CRAWL_TIMEOUT_SECONDS = 30 * 60
 @app.task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True,
           retry_jitter=True, max_retries=5)
 def process_comments(ids: list[int]) -> int:
-    settings = settings_module.load()
     with session_scope(settings.database_url) as session:
         return process_comment_ids(session, ids, engine=settings.sentiment_engine,
                                    router=installation_router(settings.data_dir))
@@ -33,7 +31,6 @@ def process_comments(ids: list[int]) -> int:
 @app.task(acks_late=True)
 def sweep_unprocessed() -> int:
     """Re-enqueue what is stored but not processed: a lost message loses nothing."""
-    settings = settings_module.load()
     with session_scope(settings.database_url) as session:
         ids = unprocessed_ids(session)
     for start in range(0, len(ids), BATCH):
@@ -49,7 +46,6 @@ def crawl_due_sources() -> list[str]:
 
     Crawls run as their own processes: Twisted's reactor cannot restart in a worker.
     """
-    settings = settings_module.load()
     with session_scope(settings.database_url) as session:
         due = due_source_names(session, utcnow(), settings.crawl_interval_minutes)
     for name in due:

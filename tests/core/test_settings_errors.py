@@ -43,6 +43,10 @@ def test_mistyped_number_and_typo_warning(tmp_path):
     result = huiying("db", "upgrade", env=env)
     assert "HUIYING_DATABSE_URL is not a Huiying setting" in result.stderr
     assert "did you mean HUIYING_DATABASE_URL?" in result.stderr
+    # A field name is not a variable name: nobody reads this one, so it is reported too.
+    env = clean_env(HUIYING_DATA_DIR=str(tmp_path), HUIYING_CRAWL_INTERVAL_MINUTES="5")
+    result = huiying("db", "upgrade", env=env)
+    assert "did you mean HUIYING_CRAWL_INTERVAL?" in result.stderr
 
 
 def test_production_needs_a_secret_key(tmp_path):
