@@ -14,6 +14,7 @@ from analysis.rules import Topics, is_spam, severity_of, topic_matcher, topic_of
 from analysis.sentiment import get_engine, three_way
 
 if TYPE_CHECKING:
+    from analysis.relevance import RelevanceModel
     from analysis.router import RouterModel
 
 RULES_VERSION = "rules-2"
@@ -64,6 +65,7 @@ def analyse_many(
     engine: str = "default",
     router: RouterModel | None = None,
     topics: Topics | None = None,
+    relevance: RelevanceModel | None = None,
 ) -> list[Analysis]:
     """Analyse (title, body) pairs or plain texts; a bad item gets `error`, never a crash.
 
@@ -74,9 +76,12 @@ def analyse_many(
     Topics: `topics` maps name → (strong words, weak words), e.g. the taxonomy an admin
     edited; None means the lexicon's. A taxonomy other than the lexicon's is recorded in
     `model_version` as `topics-<digest>`.
+
+    Relevance: `relevance` is a model the installation trained (with its corrections);
+    None means the shipped one.
     """
     sentiment_engine = get_engine(engine)
-    relevance = relevance_model()
+    relevance = relevance or relevance_model()
     matcher = topic_matcher(topics)
     versions = [RULES_VERSION, sentiment_engine.version, relevance.version]
     if router is not None:
