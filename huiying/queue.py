@@ -13,6 +13,7 @@ from celery import Celery
 from huiying.settings import Settings
 
 PROCESS_COMMENTS = "worker.tasks.process_comments"
+RECLASSIFY_TOPICS = "worker.tasks.reclassify_topics"
 BATCH = 100
 
 
@@ -57,6 +58,19 @@ def enqueue_comments(settings: Settings, ids: Iterable[int]) -> int:
     for start in range(0, len(ids), BATCH):
         app.send_task(PROCESS_COMMENTS, args=[ids[start:start + BATCH]])
     return len(ids)
+
+
+def enqueue_reclassify_topics(settings: Settings) -> bool:
+    """Ask a worker to re-classify the stored comments after a topic edit; call after the
+    edit is committed. False when the broker cannot be reached (the edit stands; then
+    `huiying topics reclassify` does the same work)."""
+    from kombu.exceptions import OperationalError
+
+    try:
+        producer(settings).send_task(RECLASSIFY_TOPICS, retry_policy={"max_retries": 1})
+    except (OperationalError, OSError):
+        return False
+    return True
 
 
 def check_broker(settings: Settings, timeout: float = 3.0) -> None:

@@ -1,4 +1,4 @@
-"""Thin, idempotent tasks: arguments are ids, the work is in huiying.cases."""
+"""Thin, idempotent tasks: arguments are ids, the work is in huiying.cases and huiying.topics."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from huiying.db import session_scope
 from huiying.models import utcnow
 from huiying.queue import BATCH
 from huiying.sources import due_source_names
+from huiying.topics import reclassify_topics as reclassify_stored_topics
 from worker.app import app, settings
 
 log = logging.getLogger(__name__)
@@ -54,3 +55,13 @@ def crawl_due_sources() -> list[str]:
         if result.returncode != 0:
             log.error("crawl of %s failed: %s", name, result.stderr.strip()[-2000:])
     return due
+
+
+@app.task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True,
+          retry_jitter=True, max_retries=5)
+def reclassify_topics() -> dict[str, int]:
+    """After a topic edit: the stored comments and their cases get the current topics."""
+    with session_scope(settings.database_url) as session:
+        summary = reclassify_stored_topics(session)
+    log.info("topics re-classified: %s", summary)
+    return summary

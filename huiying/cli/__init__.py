@@ -318,6 +318,25 @@ def hotwords(days: int, top: int, as_json: bool) -> None:
 
 
 @cli.group()
+def topics() -> None:
+    """The topic taxonomy (edited at /admin/topics)."""
+
+
+@topics.command("reclassify")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def topics_reclassify(as_json: bool) -> None:
+    """Give stored comments and their cases the topics of the current taxonomy (what the
+    dashboard asks a worker to do after a topic edit); topics people corrected are kept."""
+    from huiying.db import session_scope
+    from huiying.topics import reclassify_topics
+
+    settings = _database()
+    with session_scope(settings.database_url) as session:
+        summary = reclassify_topics(session)
+    _emit(summary, as_json)
+
+
+@cli.group()
 def model() -> None:
     """Train and evaluate the models analysis uses."""
 

@@ -1,0 +1,164 @@
+"""After the admin edits the topic taxonomy: re-classify what is stored, and show where the
+rules and the people who corrected topics still disagree.
+
+`reclassify_topics` is idempotent: a second run with the same taxonomy changes nothing, so
+the task may be delivered twice and the CLI may be run at any time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from analysis.routing import route
+from analysis.rules import TopicMatcher, topic_matcher, topic_of
+from huiying.cases import enabled_topics, routing_rules
+from huiying.models import Case, CaseEvent, CaseStatus, Comment, Department, Label, LabelField, User
+
+BATCH = 1000
+REASON = "topic_edit"
+NO_TOPIC = "无"  # how case notes write "no topic" (the correction form's wording)
+
+
+def reclassify_topics(session: Session) -> dict[str, int]:
+    """Give every analysed comment the topic the current enabled topics give its normalised
+    text, as processing would now; a comment whose topic a person corrected keeps it.
+
+    A case's topic is its first comment's, as when it was created; each case whose topic
+    changes gets a `reclassify` event. A case still waiting for triage that nobody has
+    acted on is then routed by the routing table if the table now decides it.
+    Commits as it goes; returns the counts.
+    """
+    matcher = topic_matcher(enabled_topics(session))
+    corrected = set(session.scalars(select(Label.comment_id).where(Label.field == LabelField.TOPIC)))
+    summary = {"comments_checked": 0, "comments_changed": 0, "skipped_corrected": 0,
+               "cases_changed": 0, "cases_routed": 0}
+    last_id = 0
+    while True:
+        comments = session.scalars(
+            select(Comment).where(Comment.id > last_id, Comment.processed_at.is_not(None),
+                                  Comment.text_norm.is_not(None), Comment.analysis_error.is_(None))
+            .order_by(Comment.id).limit(BATCH)).all()
+        if not comments:
+            break
+        last_id = comments[-1].id
+        for comment in comments:
+            summary["comments_checked"] += 1
+            if comment.id in corrected:
+                summary["skipped_corrected"] += 1
+                continue
+            topic, _ = topic_of(comment.text_norm, matcher)
+            if topic != comment.topic:
+                comment.topic = topic
+                summary["comments_changed"] += 1
+            comment.model_version = _with_topics_version(comment.model_version, matcher)
+        session.commit()
+    _reclassify_cases(session, corrected, summary)
+    return summary
+
+
+def _with_topics_version(version: str | None, matcher: TopicMatcher) -> str | None:
+    """The comment's model version with the taxonomy part as analysis.pipeline writes it:
+    `topics-<digest>` last, absent for the lexicon's own taxonomy."""
+    if not version:
+        return version
+    parts = [p for p in version.split(";") if not p.startswith("topics-")]
+    if matcher.digest != topic_matcher().digest:
+        parts.append(f"topics-{matcher.digest}")
+    return ";".join(parts)
+
+
+def _reclassify_cases(session: Session, corrected: set[int], summary: dict[str, int]) -> None:
+    first = _first_comments(session)
+    changed = {case_id: first[case_id][1] for case_id, topic in session.execute(select(Case.id, Case.topic))
+               if case_id in first and first[case_id][0] not in corrected  # else a person chose it
+               and first[case_id][1] != topic}
+    if not changed:
+        return
+    rules = routing_rules(session)
+    departments = {d.name: d for d in session.scalars(select(Department))}
+    acted_on = set(session.scalars(select(CaseEvent.case_id).where(CaseEvent.actor_id.is_not(None))))
+    for case in session.scalars(select(Case).where(Case.id.in_(changed)).order_by(Case.id)):
+        old, case.topic = case.topic, changed[case.id]
+        summary["cases_changed"] += 1
+        note = f"主题 {old or NO_TOPIC}→{case.topic or NO_TOPIC}（主题设置修改后重新归类）"
+        session.add(CaseEvent(case=case, action="reclassify", note=note,
+                              data={"from": old, "to": case.topic, "reason": REASON}))
+        if case.status == CaseStatus.TRIAGE and case.department_id is None and case.id not in acted_on:
+            summary["cases_routed"] += _route(session, case, rules, departments)
+    session.commit()
+
+
+def _first_comments(session: Session) -> dict[int, tuple[int, str | None]]:
+    """case id → (id, topic) of the comment that created it (named by its `create` event),
+    else of its oldest comment."""
+    attached: dict[int, tuple[int, str | None]] = {}  # comment id → (case id, topic)
+    first: dict[int, tuple[int, str | None]] = {}
+    for comment_id, case_id, topic in session.execute(
+            select(Comment.id, Comment.case_id, Comment.topic).where(Comment.case_id.is_not(None))
+            .order_by(Comment.id.desc())):
+        attached[comment_id] = (case_id, topic)
+        first[case_id] = (comment_id, topic)
+    for case_id, data in session.execute(select(CaseEvent.case_id, CaseEvent.data)
+                                         .where(CaseEvent.action == "create")):
+        comment_id = data.get("comment_id") if isinstance(data, dict) else None
+        if comment_id in attached and attached[comment_id][0] == case_id:
+            first[case_id] = (comment_id, attached[comment_id][1])
+    return first
+
+
+def _route(session: Session, case: Case, rules, departments: dict[str, Department]) -> int:
+    """Assign a triage case as huiying.cases does for a new one, if the table now decides."""
+    decision = route(case.match_text, case.topic, rules)
+    department = departments.get(decision.department) if decision.department else None
+    if department is None:
+        return 0
+    case.department, case.status = department, CaseStatus.ASSIGNED
+    session.add(CaseEvent(
+        case=case, action="assign", from_status=CaseStatus.TRIAGE, to_status=CaseStatus.ASSIGNED,
+        note=f"按分办规则派至{department.name}（主题重新归类后）",
+        data={"department": department.name, "confidence": decision.confidence, "reason": REASON},
+    ))
+    return 1
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """A person's topic correction that the current rules would not make."""
+
+    comment_id: int
+    case_id: int | None
+    text: str
+    rule_topic: str | None
+    corrected_topic: str | None
+    username: str | None
+    at: datetime
+
+
+def topic_disagreements(session: Session, limit: int = 50) -> list[Disagreement]:
+    """The newest topic correction of each comment where the current enabled topics give
+    another topic, newest first: the words the admin may want to add."""
+    matcher = topic_matcher(enabled_topics(session))
+    rows = session.execute(
+        select(Label, Comment, User.username).join(Comment, Label.comment_id == Comment.id)
+        .outerjoin(User, Label.user_id == User.id)
+        .where(Label.field == LabelField.TOPIC).order_by(Label.id.desc())).all()
+    seen: set[int] = set()
+    found: list[Disagreement] = []
+    for label, comment, username in rows:
+        if comment.id in seen:
+            continue
+        seen.add(comment.id)
+        text = comment.text_norm or f"{comment.title} {comment.body}".strip()
+        rule_topic, _ = topic_of(text, matcher)
+        corrected = label.value or None
+        if rule_topic == corrected:
+            continue
+        found.append(Disagreement(comment.id, comment.case_id, text, rule_topic, corrected,
+                                  username, label.created_at))
+        if len(found) >= limit:
+            break
+    return found
