@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
@@ -16,6 +16,8 @@ from analysis.normalise import normalise
 from dashboard.db import get_db
 from dashboard.permissions import MANAGE_TOPICS, require_roles
 from huiying.models import RoutingRule, Topic
+from huiying.queue import enqueue_reclassify_topics
+from huiying.topics import topic_disagreements
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -80,8 +82,9 @@ class TopicForm(FlaskForm):
 @bp.get("/topics")
 @require_roles(*MANAGE_TOPICS)
 def topics():
-    rows = get_db().scalars(select(Topic).order_by(Topic.id)).all()
-    return render_template("admin/topics.html", topics=rows)
+    db = get_db()
+    rows = db.scalars(select(Topic).order_by(Topic.id)).all()
+    return render_template("admin/topics.html", topics=rows, disagreements=topic_disagreements(db))
 
 
 @bp.route("/topics/new", methods=["GET", "POST"])
@@ -95,6 +98,7 @@ def new_topic():
         db.add(topic)
         db.commit()
         flash(_("已新增主题“%(name)s”。", name=topic.name), "success")
+        _reclassify()
         return redirect(url_for("admin.topics"))
     return render_template("admin/topic_form.html", form=form, topic=None)
 
@@ -120,6 +124,7 @@ def edit_topic(topic_id: int):
                        .values(topic=topic.name))
         db.commit()
         flash(_("已保存主题“%(name)s”。", name=topic.name), "success")
+        _reclassify()
         return redirect(url_for("admin.topics"))
     return render_template("admin/topic_form.html", form=form, topic=topic)
 
@@ -128,3 +133,12 @@ def _fill(topic: Topic, form: TopicForm) -> None:
     topic.strong_words = split_words(form.strong_words.data)
     topic.weak_words = split_words(form.weak_words.data)
     topic.enabled = bool(form.enabled.data)
+
+
+def _reclassify() -> None:
+    """After a committed edit: a worker re-classifies the stored comments."""
+    if enqueue_reclassify_topics(current_app.config["HUIYING_SETTINGS"]):
+        flash(_("正在按新的主题设置重新归类已有留言和案件，人工纠正过主题的留言保持不变。"), "info")
+    else:
+        flash(_("任务队列暂时无法连接，已有留言尚未重新归类，请在服务器上运行 huiying topics reclassify。"),
+              "warning")

@@ -28,6 +28,7 @@ ACTION_LABELS = {
     "reject": N_("不予处理"),
     "merge": N_("合并"),
     "correct": N_("人工纠正"),
+    "reclassify": N_("重新归类"),
 }
 
 

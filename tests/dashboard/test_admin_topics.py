@@ -1,13 +1,17 @@
 """/admin/topics: the admin edits the taxonomy; everyone else is refused."""
 
+import dataclasses
 import html
+import json
+import re
 
 import pytest
 from sqlalchemy import select
 
 from analysis.lexicon import TOPICS
+from huiying import settings
 from huiying.cases import process_comments
-from huiying.models import Comment, RoutingRule, Source, Topic
+from huiying.models import Comment, Label, RoutingRule, Source, Topic, User
 
 from .conftest import PASSWORD, csrf_token
 
@@ -135,3 +139,64 @@ def test_post_without_csrf_token_is_400(client, auth, db):
     response = client.post(f"/admin/topics/{bus.id}", data={"name": "x", "strong_words": "x"})
     assert response.status_code == 400 and "表单已失效" in response.text
     assert topic(db, "校车交通") is not None
+
+
+def queued_tasks(app) -> list[str]:
+    """Task names waiting in the test's file broker (the embedded default)."""
+    folder = app.config["HUIYING_SETTINGS"].broker_dir / "queue"
+    return [json.loads(f.read_text("utf-8"))["headers"]["task"] for f in sorted(folder.glob("*"))]
+
+
+def test_saving_a_topic_asks_a_worker_to_reclassify(app, client, auth, db):
+    auth.login()
+    bus = topic(db, "校车交通")
+    response = post_form(client, f"/admin/topics/{bus.id}", name="校车交通", strong_words="校车 护学岗",
+                         enabled="y")
+    assert queued_tasks(app) == ["worker.tasks.reclassify_topics"]
+    page = client.get(response.location).text
+    assert "已保存主题“校车交通”。" in page
+    assert "正在按新的主题设置重新归类已有留言和案件，人工纠正过主题的留言保持不变。" in page
+    post_form(client, "/admin/topics/new", name="研学实践", strong_words="研学", enabled="y")
+    assert queued_tasks(app) == ["worker.tasks.reclassify_topics"] * 2
+
+
+def test_a_topic_is_saved_when_the_broker_is_unreachable(database_url, auth, client, db):
+    from tests.conftest import free_port
+
+    from .conftest import create_app_for_tests
+
+    unreachable = dataclasses.replace(settings.load(), broker_url=f"redis://127.0.0.1:{free_port()}/0")
+    client = create_app_for_tests(HUIYING_SETTINGS=unreachable).test_client()
+    auth.client = client
+    auth.login()
+    response = post_form(client, "/admin/topics/new", name="研学实践", strong_words="研学", enabled="y")
+    assert response.status_code == 302 and topic(db, "研学实践") is not None
+    page = html.unescape(client.get(response.location).text)
+    assert "已新增主题“研学实践”。" in page
+    assert ("任务队列暂时无法连接，已有留言尚未重新归类，请在服务器上运行 huiying topics reclassify。"
+            in page)
+
+
+def test_corrections_the_rules_disagree_with_are_listed_masked(client, auth, users, cases, db):
+    press = db.scalar(select(User).where(User.username == "press"))
+    enrolment = db.scalar(select(Comment).where(Comment.case_id == cases["enrolment"].id))
+    bus = db.scalar(select(Comment).where(Comment.case_id == cases["bus"].id))
+    db.add_all([Label(comment_id=enrolment.id, field="topic", value="学前教育", user_id=press.id),
+                Label(comment_id=bus.id, field="topic", value="校车交通", user_id=press.id)])  # agrees
+    db.commit()
+    auth.login()
+    page = client.get("/admin/topics").text
+    table = page[page.index('class="table table-sm topic-disagreements"'):]
+    assert '<th scope="col">纠正后主题</th>' in table
+    rows = re.findall(r"<tr>(.*?)</tr>", table[table.index("<tbody>"):], re.S)
+    assert len(rows) == 1
+    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td>(.*?)</td>", rows[0], re.S)]
+    assert cells[0].startswith("城关小学招生入学划片不合理") and "138****1234" in cells[0]
+    assert "13812341234" not in page and len(cells[0]) <= 60
+    assert cells[1:4] == ["招生入学", "学前教育", "press"]
+    assert f'href="/cases/{cases["enrolment"].id}#comment-{enrolment.id}"' in rows[0]
+
+
+def test_no_disagreement_says_so(client, auth):
+    auth.login()
+    assert "没有与当前规则不一致的人工纠正。" in client.get("/admin/topics").text

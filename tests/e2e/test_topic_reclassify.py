@@ -1,0 +1,101 @@
+"""A topic edit in the dashboard re-classifies stored comments through a real worker
+(PostgreSQL + Redis), and `huiying topics reclassify` does the same from the command line."""
+
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import create_engine, select, text
+
+from huiying.cases import process_comments
+from huiying.db import engine_for, session_scope
+from huiying.models import Case, Comment, Source
+from tests.conftest import clean_env, huiying, last_json, wait_until
+from tests.dashboard.conftest import csrf_token
+
+pytestmark = pytest.mark.integration
+
+TEXTS = [("初二年级研学活动安排太紧", "孩子很累"), ("县一中研学活动太多", "")]
+
+
+def store_and_process(url: str) -> None:
+    with session_scope(url) as session:
+        source = Source(name="board")
+        session.add(source)
+        session.flush()
+        session.add_all(Comment(source_id=source.id, external_id=str(n), title=title, body=body,
+                                content_hash=str(n)) for n, (title, body) in enumerate(TEXTS))
+    with session_scope(url) as session:
+        process_comments(session, list(session.scalars(select(Comment.id))))
+
+
+def topics_of(url: str) -> dict[str, str | None]:
+    with session_scope(url) as session:
+        return dict(session.execute(select(Comment.title, Comment.topic)).all())
+
+
+@pytest.fixture
+def production_env(tmp_path, pg_url, redis_url, monkeypatch):
+    env = clean_env(HUIYING_DATA_DIR=str(tmp_path / "data"), HUIYING_DATABASE_URL=pg_url,
+                    HUIYING_BROKER_URL=redis_url, HUIYING_ADMIN_PASSWORD="admin-password-1",
+                    HUIYING_SECRET_KEY="x" * 32)
+    huiying("db", "upgrade", env=env)
+    for name, value in env.items():  # the dashboard below runs in this process
+        if name.startswith("HUIYING_"):
+            monkeypatch.setenv(name, value)
+    yield env
+    engine_for(pg_url).dispose()
+    with create_engine(pg_url).begin() as db:  # leave the shared test database empty
+        db.execute(text('TRUNCATE comment, "case", case_event, source, crawl_error, "user", department, '
+                        "routing_rule, notification, topic, label CASCADE"))
+
+
+def test_a_dashboard_edit_is_applied_by_the_worker(production_env, pg_url, tmp_path):
+    from dashboard import create_app
+
+    store_and_process(pg_url)
+    assert set(topics_of(pg_url).values()) == {None}
+
+    client = create_app({"TESTING": True}).test_client()
+    page = client.get("/auth/login").text
+    client.post("/auth/login", data={"csrf_token": csrf_token(page), "username": "admin",
+                                     "password": "admin-password-1"})
+    form = client.get("/admin/topics/new").text
+    response = client.post("/admin/topics/new", data={
+        "csrf_token": csrf_token(form), "name": "研学实践", "strong_words": "研学", "weak_words": "",
+        "enabled": "y"})
+    assert response.status_code == 302
+    assert "正在按新的主题设置重新归类" in client.get(response.location).text
+
+    with open(tmp_path / "worker.log", "wb") as log:
+        worker = subprocess.Popen([sys.executable, "-m", "huiying", "worker", "--concurrency", "1"],
+                                  env=production_env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until(lambda: set(topics_of(pg_url).values()) == {"研学实践"}, timeout=120,
+                       message="the worker did not re-classify the stored comments")
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+    with session_scope(pg_url) as session:
+        assert {c.topic for c in session.scalars(select(Case))} == {"研学实践"}
+
+    # Nothing left to do: the command line finds every comment already re-classified.
+    summary = last_json(huiying("topics", "reclassify", "--json", env=production_env).stdout)
+    assert summary == {"comments_checked": 2, "comments_changed": 0, "skipped_corrected": 0,
+                       "cases_changed": 0, "cases_routed": 0}
+
+
+def test_the_command_line_reclassifies(embedded_env):
+    huiying("db", "upgrade", env=embedded_env)
+    url = f"sqlite:///{embedded_env['HUIYING_DATA_DIR']}/huiying.sqlite3"
+    store_and_process(url)
+    with session_scope(url) as session:
+        session.execute(text("INSERT INTO topic (name, strong_words, weak_words, enabled, updated_at) "
+                             """VALUES ('研学实践', '["研学"]', '[]', true, CURRENT_TIMESTAMP)"""))
+    engine_for(url).dispose()
+    summary = last_json(huiying("topics", "reclassify", "--json", env=embedded_env).stdout)
+    assert summary == {"comments_checked": 2, "comments_changed": 2, "skipped_corrected": 0,
+                       "cases_changed": 2, "cases_routed": 0}
+    plain = huiying("topics", "reclassify", env=embedded_env).stdout
+    assert "comments_changed: 0" in plain and "cases_changed: 0" in plain
+    assert set(topics_of(url).values()) == {"研学实践"}
