@@ -217,18 +217,31 @@ def routing_history(session: Session) -> tuple[list[str], list[str]]:
     return [text for text, _ in rows], [name for _, name in rows]
 
 
-def sentiment_corrections(session: Session) -> list[tuple[str, int]]:
-    """(title + " " + body, 1 positive / 0 negative) of every comment whose sentiment a person
-    corrected in the dashboard; the newest correction of a comment counts, neutral is skipped."""
+def _newest_corrections(session: Session, field: LabelField) -> list[tuple[str, str]]:
+    """(value, title + " " + body) of the newest correction of `field` of each comment."""
     rows = session.execute(
         select(Label.comment_id, Label.value, Comment.title, Comment.body)
         .join(Comment, Label.comment_id == Comment.id)
-        .where(Label.field == LabelField.SENTIMENT).order_by(Label.id)
+        .where(Label.field == field).order_by(Label.id)
     ).all()
     latest = {comment_id: (value, f"{title or ''} {body or ''}".strip())
               for comment_id, value, title, body in rows}
-    return [(text, 1 if value == "positive" else 0) for value, text in latest.values()
-            if value in ("positive", "negative") and text]
+    return [(value, text) for value, text in latest.values() if text]
+
+
+def sentiment_corrections(session: Session) -> list[tuple[str, int]]:
+    """(title + " " + body, 1 positive / 0 negative) of every comment whose sentiment a person
+    corrected in the dashboard; the newest correction of a comment counts, neutral is skipped."""
+    return [(text, 1 if value == "positive" else 0)
+            for value, text in _newest_corrections(session, LabelField.SENTIMENT)
+            if value in ("positive", "negative")]
+
+
+def relevance_corrections(session: Session) -> list[tuple[str, bool]]:
+    """(title + " " + body, relevant) of every comment whose relevance (相关) a person corrected
+    in the dashboard; the newest correction of a comment counts."""
+    return [(text, value == "true") for value, text in _newest_corrections(session, LabelField.RELEVANT)
+            if value in ("true", "false")]
 
 
 _routers: dict = {}

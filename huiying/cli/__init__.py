@@ -391,6 +391,7 @@ def model_train_sentiment(data: tuple[Path, ...], out: Path | None, seed: int, c
     import tempfile
 
     from analysis.sentiment import MODEL_DIR
+    from huiying.cases import sentiment_corrections
     from huiying.errors import InputError
 
     if importlib.util.find_spec("sklearn") is None:
@@ -400,7 +401,7 @@ def model_train_sentiment(data: tuple[Path, ...], out: Path | None, seed: int, c
 
     paths = _data_files(data)
     with tempfile.TemporaryDirectory(prefix="huiying-labels-") as tmp:
-        rows = _dashboard_sentiment_labels() if with_labels else []
+        rows = _dashboard_labels(sentiment_corrections) if with_labels else []
         if rows:
             # One more data file, so the trainer needs to know nothing about the database.
             paths.append(_write_labels_csv(Path(tmp) / LABELS_CSV, rows))
@@ -413,13 +414,13 @@ def model_train_sentiment(data: tuple[Path, ...], out: Path | None, seed: int, c
 LABELS_CSV = "dashboard-labels.csv"
 
 
-def _dashboard_sentiment_labels() -> list[tuple[str, int]]:
-    from huiying.cases import sentiment_corrections
+def _dashboard_labels(corrections) -> list:
+    """The rows a huiying.cases `…_corrections` function finds: what people corrected."""
     from huiying.db import session_scope
 
     settings = _database()
     with session_scope(settings.database_url) as session:
-        return sentiment_corrections(session)
+        return corrections(session)
 
 
 def _write_labels_csv(path: Path, rows: list[tuple[str, int]]) -> str:
@@ -493,12 +494,18 @@ def model_train_router(data: tuple[Path, ...], text_cols: tuple[str, ...], label
                            "out": str(target), **model.meta["cv"]}, ensure_ascii=False))
 
 
+def _labelled_csv_options(command):
+    """--data, --text-col and --label-col of the commands that evaluate on one labelled CSV."""
+    command = click.option("--label-col", required=True)(command)
+    command = click.option("--text-col", required=True,
+                           help="Text column; 'title+body' joins columns.")(command)
+    return click.option("--data", required=True, type=click.Path(path_type=Path))(command)
+
+
 @model_eval.command("router")
 @click.option("--model", "model_dir", type=click.Path(path_type=Path), default=None,
               help="Model folder (default: the shipped 7-category demonstration model).")
-@click.option("--data", required=True, type=click.Path(path_type=Path))
-@click.option("--text-col", required=True, help="Text column; 'title+body' joins columns.")
-@click.option("--label-col", required=True)
+@_labelled_csv_options
 def model_eval_router(model_dir: Path | None, data: Path, text_col: str, label_col: str) -> None:
     """Print {"accuracy", "macro_f1", "n", "texts_per_s", "model_version"}."""
     import time
@@ -518,6 +525,91 @@ def model_eval_router(model_dir: Path | None, data: Path, text_col: str, label_c
     result["texts_per_s"] = round(len(texts) / max(time.perf_counter() - start, 1e-9), 1)
     result["model_version"] = model.version
     click.echo(json.dumps(result, ensure_ascii=False))
+
+
+# Cross-validation needs a few rows of each side in every fold.
+MIN_RELEVANCE_ROWS = 5
+# analysis.relevance.POSITIVE, written out so that `huiying --help` need not load numpy.
+RELEVANT_CATEGORY = "教育文体"
+
+
+@model_train.command("relevance")
+@click.option("--data", "data", multiple=True, required=True, type=click.Path(path_type=Path),
+              help="CSV of labelled messages; repeat for more.")
+@click.option("--text-col", "text_cols", multiple=True, required=True,
+              help="Text column; 'title+body' joins columns; one for all files or one per file.")
+@click.option("--label-col", required=True, help="Category (label) column.")
+@click.option("--positive", default=RELEVANT_CATEGORY, show_default=True,
+              help="The label of the relevant rows; every other label is not relevant.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Model folder (default: $HUIYING_DATA_DIR/models/relevance; the shipped model "
+                   "in analysis/models/relevance is left alone).")
+@click.option("--seed", default=13, show_default=True)
+@click.option("--with-labels", is_flag=True,
+              help="Also train on the relevance corrections made in the dashboard (相关 是 relevant, "
+                   "否 not; the newest correction of a comment counts).")
+def model_train_relevance(data: tuple[Path, ...], text_cols: tuple[str, ...], label_col: str,
+                          positive: str, out: Path | None, seed: int, with_labels: bool) -> None:
+    """Learn what is about education policy; print the cross-validated figures as JSON."""
+    import time
+
+    from analysis.relevance import train_relevance
+    from analysis.router import deduplicate, read_many
+    from huiying.cases import relevance_corrections
+    from huiying.errors import InputError
+
+    settings = _settings()
+    texts, labels, digest = _user_input_errors(read_many, _data_files(data), list(text_cols), label_col)
+    rows = _dashboard_labels(relevance_corrections) if with_labels else []
+    if rows:
+        # Corrections first: where a file holds the same text, the person's label is kept.
+        texts, labels = deduplicate([text for text, _ in rows] + texts,
+                                    [positive if relevant else f"非{positive}" for _, relevant in rows]
+                                    + labels)
+    positives = sum(1 for y in labels if y == positive)
+    if min(positives, len(labels) - positives) < MIN_RELEVANCE_ROWS:
+        raise InputError(f"{positives} rows are labelled {positive!r} in column {label_col!r} and "
+                         f"{len(labels) - positives} are not, but at least {MIN_RELEVANCE_ROWS} of each "
+                         "are needed (check --positive and --label-col).")
+    start = time.perf_counter()
+    model = train_relevance(texts, labels, positive=positive, seed=seed, data_file_sha256=digest)
+    model.meta["dashboard_labels"] = len(rows)
+    target = out or settings.data_dir / "models" / "relevance"
+    model.save(target)
+    click.echo(json.dumps({"version": model.version, "n": len(texts), "positives": positives,
+                           "labels_included": len(rows), "out": str(target),
+                           "combination": model.combination, "threshold": model.threshold,
+                           "cv": model.meta["cv"]["by_combination"],
+                           "seconds": round(time.perf_counter() - start, 1)}, ensure_ascii=False))
+    click.echo("note: processing still uses the shipped relevance model; a model trained here is "
+               "for `huiying model eval relevance --model DIR` until the pipeline can load it.", err=True)
+
+
+@model_eval.command("relevance")
+@click.option("--model", "model_dir", type=click.Path(path_type=Path), default=None,
+              help="Model folder (default: the shipped model, analysis/models/relevance).")
+@_labelled_csv_options
+@click.option("--positive", default=RELEVANT_CATEGORY, show_default=True,
+              help="The label of the relevant rows.")
+def model_eval_relevance(model_dir: Path | None, data: Path, text_col: str, label_col: str,
+                         positive: str) -> None:
+    """Print {"precision", "recall", "f1", "accuracy", "n", "threshold", "texts_per_s",
+    "model_version"}."""
+    from analysis.relevance import DEFAULT_DIR, RelevanceModel, evaluate_relevance
+    from analysis.router import print_evaluation, read_labelled_csv
+    from huiying.errors import InputError
+
+    (path,) = _data_files((data,))
+    folder = model_dir or DEFAULT_DIR
+    if not (Path(folder) / "meta.json").is_file():
+        raise InputError(f"{folder} holds no relevance model; train one with "
+                         "`huiying model train relevance`.")
+    model = _user_input_errors(RelevanceModel.load, folder)
+    texts, labels = _user_input_errors(read_labelled_csv, path, text_col, label_col)
+    if positive not in labels:
+        raise InputError(f"no row of {path} is labelled {positive!r} in column {label_col!r} "
+                         "(check --positive and --label-col).")
+    print_evaluation(lambda: evaluate_relevance(model, texts, labels, positive), len(texts), model.version)
 
 
 @cli.command()

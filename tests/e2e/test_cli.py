@@ -122,32 +122,38 @@ def test_model_train_and_eval_router(embedded_env, tmp_path):
     assert wrong.returncode == 2 and "no column body" in wrong.stderr
 
 
-def test_model_train_sentiment_with_dashboard_labels(embedded_env, tmp_path):
+def store_corrections(env, field: str, corrections, other_field: str) -> None:
+    """Comments (title, body) with the labels of `field` people gave them, oldest first, and
+    one label of `other_field` that a trainer of `field` must ignore."""
     from huiying.db import engine_for, session_scope
     from huiying.models import Comment, Label, Source
 
-    rows = ["text,label"] + [f"服务很好，非常满意{i},1" for i in range(20)] + \
-        [f"太差了，再也不来了{i},0" for i in range(20)]
-    data = tmp_path / "train.csv"
-    data.write_text("\n".join(rows) + "\n", "utf-8")
-    huiying("db", "upgrade", env=embedded_env)
-    url = f"sqlite:///{tmp_path / 'data' / 'huiying.sqlite3'}"
+    huiying("db", "upgrade", env=env)
+    url = f"sqlite:///{env['HUIYING_DATA_DIR']}/huiying.sqlite3"
     with session_scope(url) as session:
         source = Source(name="board")
         session.add(source)
         session.flush()
-        corrections = [("老师很负责", "孩子进步很大", ["positive"]),
-                       ("食堂饭菜发霉", "没人管, \"再说\"\n一遍", ["negative"]),
-                       ("校车晚点", "", ["positive", "neutral"]),  # the newest counts: skipped
-                       ("招生划片", "不公平", ["neutral", "negative"])]
         for n, (title, body, values) in enumerate(corrections):
             comment = Comment(source_id=source.id, external_id=str(n), title=title, body=body,
                               content_hash=str(n))
             session.add(comment)
             session.flush()
-            session.add_all(Label(comment_id=comment.id, field="sentiment", value=v) for v in values)
-        session.add(Label(comment_id=comment.id, field="topic", value="招生入学"))
+            session.add_all(Label(comment_id=comment.id, field=field, value=v) for v in values)
+        session.add(Label(comment_id=comment.id, field=other_field, value="x"))
     engine_for(url).dispose()
+
+
+def test_model_train_sentiment_with_dashboard_labels(embedded_env, tmp_path):
+    rows = ["text,label"] + [f"服务很好，非常满意{i},1" for i in range(20)] + \
+        [f"太差了，再也不来了{i},0" for i in range(20)]
+    data = tmp_path / "train.csv"
+    data.write_text("\n".join(rows) + "\n", "utf-8")
+    store_corrections(embedded_env, "sentiment", [
+        ("老师很负责", "孩子进步很大", ["positive"]),
+        ("食堂饭菜发霉", "没人管, \"再说\"\n一遍", ["negative"]),
+        ("校车晚点", "", ["positive", "neutral"]),  # the newest counts: skipped
+        ("招生划片", "不公平", ["neutral", "negative"])], other_field="topic")
 
     args = ("model", "train", "sentiment", "--data", str(data), "--out", str(tmp_path / "m"))
     plain = json.loads(huiying(*args, env=embedded_env).stdout)
@@ -157,6 +163,82 @@ def test_model_train_sentiment_with_dashboard_labels(embedded_env, tmp_path):
     files = [f["file"] for f in trained["training_data"]]
     assert files == ["train.csv", "dashboard-labels.csv"]
     assert trained["training_data"][1]["rows"] == 3
+
+
+def relevance_csv(path):
+    """48 labelled messages: title and body columns, category 教育文体 or 城乡建设."""
+    import csv
+
+    education = ["孩子转学需要什么手续", "小学招生划片范围什么时候公布", "学校食堂饭菜质量差",
+                 "校车超载严重", "幼儿园收费太高", "教师工资拖欠", "中学课后服务收费不透明",
+                 "高考加分政策咨询"]
+    other = ["小区物业乱收费", "道路坑洼需要修补", "公交车班次太少", "医院挂号难", "楼盘延期交房",
+             "噪音扰民严重", "自来水水质发黄", "路灯不亮"]
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["title", "body", "category"])
+        for i in range(3):
+            writer.writerows([f"{t}{i}", "请尽快解决", "教育文体"] for t in education)
+            writer.writerows([f"{t}{i}", "请尽快解决", "城乡建设"] for t in other)
+    return path
+
+
+def test_model_train_and_eval_relevance_with_dashboard_labels(embedded_env, tmp_path):
+    data = relevance_csv(tmp_path / "messages.csv")
+    store_corrections(embedded_env, "relevant", [
+        ("学校食堂饭菜发霉", "", ["true"]),
+        ("小区停车难", "没人管", ["false"]),
+        ("校车晚点", "", ["false", "true"]),  # the newest counts
+        ("体育馆开放时间", "", ["true", "false"]),
+        ("小区物业乱收费0", "请尽快解决", ["true"])], other_field="sentiment")  # also in the file
+
+    args = ("model", "train", "relevance", "--data", str(data), "--text-col", "title+body",
+            "--label-col", "category")
+    plain = json.loads(huiying(*args, "--out", str(tmp_path / "plain"), env=embedded_env).stdout)
+    assert (plain["n"], plain["positives"], plain["labels_included"]) == (48, 24, 0)
+    result = huiying(*args, "--with-labels", env=embedded_env)
+    trained = json.loads(result.stdout)
+    assert trained["labels_included"] == 5 and (trained["n"], trained["positives"]) == (52, 27)
+    # By default the installation's folder: the shipped model is never overwritten.
+    assert trained["out"] == str(tmp_path / "data" / "models" / "relevance")
+    meta = json.loads((tmp_path / "data" / "models" / "relevance" / "meta.json").read_text("utf-8"))
+    assert meta["dashboard_labels"] == 5 and meta["version"] == trained["version"]
+    assert "processing still uses the shipped relevance model" in result.stderr
+
+    evaluated = json.loads(huiying("model", "eval", "relevance", "--model", trained["out"], "--data",
+                                   str(data), "--text-col", "title+body", "--label-col", "category",
+                                   env=embedded_env).stdout)
+    assert evaluated["n"] == 48 and evaluated["model_version"] == trained["version"]
+    assert {"precision", "recall", "f1", "accuracy", "threshold", "texts_per_s"} <= set(evaluated)
+    assert evaluated["recall"] == 1.0
+    shipped = json.loads(huiying("model", "eval", "relevance", "--data", str(data), "--text-col",
+                                 "title+body", "--label-col", "category", env=embedded_env).stdout)
+    assert shipped["model_version"] != trained["version"]
+
+
+def test_model_relevance_commands_explain_bad_input(embedded_env, tmp_path):
+    data = relevance_csv(tmp_path / "messages.csv")
+    cases = [
+        (("train", "relevance", "--data", str(data), "--text-col", "text", "--label-col", "category"),
+         f"error: {data}: no column text; it has ['title', 'body', 'category']"),
+        (("train", "relevance", "--data", str(data), "--text-col", "title", "--label-col", "category",
+          "--positive", "教育"),
+         "error: 0 rows are labelled '教育' in column 'category' and 48 are not, but at least 5 of each "
+         "are needed (check --positive and --label-col)."),
+        (("eval", "relevance", "--data", str(data), "--text-col", "title", "--label-col", "category",
+          "--positive", "教育"),
+         f"error: no row of {data} is labelled '教育' in column 'category' (check --positive and "
+         "--label-col)."),
+        (("eval", "relevance", "--model", str(tmp_path), "--data", str(data), "--text-col", "title",
+          "--label-col", "category"),
+         f"error: {tmp_path} holds no relevance model; train one with `huiying model train relevance`."),
+        (("train", "relevance", "--data", str(tmp_path / "missing.csv"), "--text-col", "title",
+          "--label-col", "category"),
+         f"error: no such data file: {tmp_path / 'missing.csv'}."),
+    ]
+    for args, message in cases:
+        result = huiying("model", *args, env=embedded_env, check=False)
+        assert result.returncode == 2 and result.stderr.strip() == message, result.stderr
 
 
 def test_hotwords_on_an_empty_database(embedded_env):
