@@ -573,7 +573,8 @@ def model_train_relevance(data: tuple[Path, ...], text_cols: tuple[str, ...], la
                          "are needed (check --positive and --label-col).")
     start = time.perf_counter()
     model = train_relevance(texts, labels, positive=positive, seed=seed, data_file_sha256=digest)
-    model.meta["dashboard_labels"] = len(rows)
+    if with_labels:  # without, the files are those `python -m analysis.relevance train` writes
+        model.meta["dashboard_labels"] = len(rows)
     target = out or settings.data_dir / "models" / "relevance"
     model.save(target)
     click.echo(json.dumps({"version": model.version, "n": len(texts), "positives": positives,
