@@ -33,7 +33,6 @@ def reclassify_topics(session: Session) -> dict[str, int]:
     Commits as it goes; returns the counts.
     """
     matcher = topic_matcher(enabled_topics(session))
-    corrected = set(session.scalars(select(Label.comment_id).where(Label.field == LabelField.TOPIC)))
     summary = {"comments_checked": 0, "comments_changed": 0, "skipped_corrected": 0,
                "cases_changed": 0, "cases_routed": 0}
     last_id = 0
@@ -44,6 +43,8 @@ def reclassify_topics(session: Session) -> dict[str, int]:
             .order_by(Comment.id).limit(BATCH)).all()
         if not comments:
             break
+        # Read just before the writes, so a correction made meanwhile is not overwritten.
+        corrected = _corrected(session, last_id + 1, comments[-1].id)
         last_id = comments[-1].id
         for comment in comments:
             summary["comments_checked"] += 1
@@ -56,8 +57,16 @@ def reclassify_topics(session: Session) -> dict[str, int]:
                 summary["comments_changed"] += 1
             comment.model_version = _with_topics_version(comment.model_version, matcher)
         session.commit()
-    _reclassify_cases(session, corrected, summary)
+    _reclassify_cases(session, _corrected(session), summary)
     return summary
+
+
+def _corrected(session: Session, low: int = 0, high: int | None = None) -> set[int]:
+    """Ids (between low and high) of the comments whose topic a person corrected."""
+    query = select(Label.comment_id).where(Label.field == LabelField.TOPIC, Label.comment_id >= low)
+    if high is not None:
+        query = query.where(Label.comment_id <= high)
+    return set(session.scalars(query))
 
 
 def _with_topics_version(version: str | None, matcher: TopicMatcher) -> str | None:
