@@ -59,8 +59,9 @@ def enabled_topics(session: Session) -> dict[str, tuple[list[str], list[str]]] |
 
 
 def process_comments(session: Session, ids: Sequence[int], *, engine: str = "default",
-                     router=None) -> int:
-    """Analyse the still-unprocessed comments among `ids`; return how many were processed."""
+                     router=None, relevance=None) -> int:
+    """Analyse the still-unprocessed comments among `ids`; return how many were processed.
+    `router` and `relevance`: the installation's own models (None: none / the shipped one)."""
     query = select(Comment).where(Comment.id.in_(ids), Comment.processed_at.is_(None))
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         # Two workers given the same id: one takes it, the other skips it.
@@ -70,7 +71,7 @@ def process_comments(session: Session, ids: Sequence[int], *, engine: str = "def
         return 0
     results = analyse_many([(c.title, c.body) for c in comments],
                            rules=routing_rules(session), engine=engine, router=router,
-                           topics=enabled_topics(session))
+                           topics=enabled_topics(session), relevance=relevance)
     departments = {d.name: d for d in session.scalars(select(Department))}
     now = utcnow()
     for comment, result in zip(comments, results, strict=True):
@@ -244,19 +245,31 @@ def relevance_corrections(session: Session) -> list[tuple[str, bool]]:
             if value in ("true", "false")]
 
 
-_routers: dict = {}
+_installation_models: dict[str, tuple] = {}
 
 
-def installation_router(data_dir):
-    """The router trained on this installation's history, if any; loaded once per process
-    and again only when `huiying model train router` has written a new one."""
-    from analysis.router import RouterModel
-
-    meta = data_dir / "models" / "router" / "meta.json"
+def _installation_model(data_dir, name: str, load):
+    """The model `huiying model train NAME` wrote to data_dir/models/NAME, if any; loaded
+    once per process and again only when a new one has been written."""
+    meta = data_dir / "models" / name / "meta.json"
     if not meta.is_file():
         return None
     key = (str(meta), meta.stat().st_mtime_ns)
-    if key not in _routers:
-        _routers.clear()
-        _routers[key] = RouterModel.load(meta.parent)
-    return _routers[key]
+    if name not in _installation_models or _installation_models[name][0] != key:
+        _installation_models[name] = (key, load(meta.parent))
+    return _installation_models[name][1]
+
+
+def installation_router(data_dir):
+    """The router trained on this installation's history, if any."""
+    from analysis.router import RouterModel
+
+    return _installation_model(data_dir, "router", RouterModel.load)
+
+
+def installation_relevance(data_dir):
+    """The relevance model trained for this installation (with its corrections), if any;
+    None: analysis uses the shipped one."""
+    from analysis.relevance import RelevanceModel
+
+    return _installation_model(data_dir, "relevance", RelevanceModel.load)

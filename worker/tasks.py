@@ -8,7 +8,7 @@ import sys
 
 from sqlalchemy.exc import OperationalError
 
-from huiying.cases import installation_router, unprocessed_ids
+from huiying.cases import installation_relevance, installation_router, unprocessed_ids
 from huiying.cases import process_comments as process_comment_ids
 from huiying.db import session_scope
 from huiying.models import utcnow
@@ -26,7 +26,8 @@ CRAWL_TIMEOUT_SECONDS = 30 * 60
 def process_comments(ids: list[int]) -> int:
     with session_scope(settings.database_url) as session:
         return process_comment_ids(session, ids, engine=settings.sentiment_engine,
-                                   router=installation_router(settings.data_dir))
+                                   router=installation_router(settings.data_dir),
+                                   relevance=installation_relevance(settings.data_dir))
 
 
 @app.task(acks_late=True)

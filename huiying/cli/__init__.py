@@ -542,8 +542,8 @@ RELEVANT_CATEGORY = "教育文体"
 @click.option("--positive", default=RELEVANT_CATEGORY, show_default=True,
               help="The label of the relevant rows; every other label is not relevant.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Model folder (default: $HUIYING_DATA_DIR/models/relevance; the shipped model "
-                   "in analysis/models/relevance is left alone).")
+              help="Model folder (default: $HUIYING_DATA_DIR/models/relevance, which processing "
+                   "uses instead of the shipped model).")
 @click.option("--seed", default=13, show_default=True)
 @click.option("--with-labels", is_flag=True,
               help="Also train on the relevance corrections made in the dashboard (相关 是 relevant, "
@@ -582,8 +582,6 @@ def model_train_relevance(data: tuple[Path, ...], text_cols: tuple[str, ...], la
                            "combination": model.combination, "threshold": model.threshold,
                            "cv": model.meta["cv"]["by_combination"],
                            "seconds": round(time.perf_counter() - start, 1)}, ensure_ascii=False))
-    click.echo("note: processing still uses the shipped relevance model; a model trained here is "
-               "for `huiying model eval relevance --model DIR` until the pipeline can load it.", err=True)
 
 
 @model_eval.command("relevance")

@@ -16,7 +16,12 @@ import click
 import yaml
 from sqlalchemy import func, select
 
-from huiying.cases import installation_router, process_comments, unprocessed_ids
+from huiying.cases import (
+    installation_relevance,
+    installation_router,
+    process_comments,
+    unprocessed_ids,
+)
 from huiying.db import session_scope
 from huiying.errors import HuiyingError
 from huiying.models import Case, Comment, CrawlError, Department, Source
@@ -59,7 +64,8 @@ def drain(settings: Settings) -> int:
             if not ids:
                 return total
             done = process_comments(session, ids, engine=settings.sentiment_engine,
-                                    router=installation_router(settings.data_dir))
+                                    router=installation_router(settings.data_dir),
+                                    relevance=installation_relevance(settings.data_dir))
         if done == 0:  # another process holds them; the sweep will see to it
             return total
         total += done
