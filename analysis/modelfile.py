@@ -5,6 +5,7 @@
 - `write_json` / `read_json`: the metadata, keys sorted, UTF-8.
 - `content_hash`, `file_sha256`, `rows_sha256`: what goes into version strings and records
   where a model came from.
+- `single_threaded`: trainers run inside it, so the same data gives the same bytes.
 """
 
 from __future__ import annotations
@@ -13,10 +14,25 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import wraps
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
+
+
+def single_threaded(train: Callable) -> Callable:
+    """Run a trainer with one BLAS/OpenMP thread: more threads sum floats in another order,
+    and the last bits of the weights (so the model's bytes and version) would depend on the
+    machine's core count."""
+
+    @wraps(train)
+    def wrapper(*args, **kwargs):
+        with threadpool_limits(limits=1):
+            return train(*args, **kwargs)
+
+    return wrapper
 
 
 def write_npz(path: Path | str, arrays: dict[str, np.ndarray]) -> None:

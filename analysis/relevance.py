@@ -167,6 +167,7 @@ def cross_validate_relevance(texts: Sequence[str], labels: Sequence[str], *, pos
             "blend": blend, "by_combination": results}
 
 
+@modelfile.single_threaded
 def train_relevance(texts: Sequence[str], labels: Sequence[str], *, positive: str = POSITIVE,
                     seed: int = 13, folds: int = 5, config: TfidfConfig = DEFAULT_CONFIG,
                     c: float = DEFAULT_C, combination: str | None = None,

@@ -143,6 +143,7 @@ def per_label_f1(truth: list[str], pred: list[str]) -> dict[str, float]:
     return out
 
 
+@modelfile.single_threaded
 def train_router(texts: Sequence[str], labels: Sequence[str], *, seed: int = 13, folds: int = 5,
                  config: TfidfConfig = DEFAULT_CONFIG, c: float = DEFAULT_C,
                  data_file_sha256: str | None = None) -> RouterModel:

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.features import FeatureConfig, featurise
-from analysis.modelfile import file_sha256, write_json, write_npz
+from analysis.modelfile import file_sha256, single_threaded, write_json, write_npz
 from analysis.sentiment import META_FILE, WEIGHTS_FILE, SentimentEngine
 
 VERSION_PREFIX = "sent-ngram-2026.11"
@@ -167,6 +167,7 @@ def _fit_calibrated(X, y, group, params: dict, seed: int):
     return w, b, _platt(oof, y)
 
 
+@single_threaded
 def train(
     csv_paths: list[str],
     *,
@@ -212,6 +213,7 @@ def train(
     return meta
 
 
+@single_threaded
 def cross_validate(
     csv_paths: list[str],
     folds: int = 5,

@@ -29,6 +29,7 @@ ACTION_LABELS = {
     "merge": N_("合并"),
     "correct": N_("人工纠正"),
     "reclassify": N_("重新归类"),
+    "escalate": N_("升级"),
 }
 
 
