@@ -114,10 +114,8 @@ def analyse_many(
         result.label = three_way(result.sentiment)
         result.relevance = relevance_scores[i]
         result.topic, strong = topic_of(text, matcher)
-        floor = RESCUE_FLOOR_STRONG if strong else RESCUE_FLOOR_WEAK
-        result.relevant = not is_spam(text) and (
-            result.relevance >= relevance.threshold
-            or (result.topic is not None and result.relevance >= floor))
+        result.relevant = (result.relevance >= relevance.threshold and not is_spam(text)
+                           or rescued(text, result.relevance, result.topic, strong))
         result.severity, result.severity_reasons = severity_of(text, result.sentiment)
         decision = route(text, result.topic, rules)
         result.department = decision.department
@@ -133,6 +131,12 @@ def analyse_many(
     for result, keys in zip(relevant, lsh_keys_many([r.text_norm for r in relevant]), strict=True):
         result.lsh_keys = keys
     return results
+
+
+def rescued(text: str, relevance: float, topic: str | None, strong: bool) -> bool:
+    """Whether a local topic lifts a text the classifier scored low into relevance."""
+    floor = RESCUE_FLOOR_STRONG if strong else RESCUE_FLOOR_WEAK
+    return topic is not None and relevance >= floor and not is_spam(text)
 
 
 def analyse(text: str, **kwargs) -> Analysis:

@@ -3,6 +3,10 @@ rules and the people who corrected topics still disagree.
 
 `reclassify_topics` is idempotent: a second run with the same taxonomy changes nothing, so
 the task may be delivered twice and the CLI may be run at any time.
+
+A new topic word can also make a comment relevant that was dismissed (the local-topic
+rescue of `analysis.pipeline.rescued`): such a comment is marked unprocessed, so the
+worker's next pass (or the CLI, at once) analyses it again and it becomes a case.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from analysis.pipeline import rescued
 from analysis.routing import route
 from analysis.rules import TopicMatcher, topic_matcher, topic_of
 from huiying.cases import enabled_topics, routing_rules
@@ -34,7 +39,7 @@ def reclassify_topics(session: Session) -> dict[str, int]:
     """
     matcher = topic_matcher(enabled_topics(session))
     summary = {"comments_checked": 0, "comments_changed": 0, "skipped_corrected": 0,
-               "cases_changed": 0, "cases_routed": 0}
+               "comments_reanalysed": 0, "cases_changed": 0, "cases_routed": 0}
     last_id = 0
     while True:
         comments = session.scalars(
@@ -45,25 +50,31 @@ def reclassify_topics(session: Session) -> dict[str, int]:
             break
         # Read just before the writes, so a correction made meanwhile is not overwritten.
         corrected = _corrected(session, last_id + 1, comments[-1].id)
+        judged = _corrected(session, last_id + 1, comments[-1].id, LabelField.RELEVANT)
         last_id = comments[-1].id
         for comment in comments:
             summary["comments_checked"] += 1
             if comment.id in corrected:
                 summary["skipped_corrected"] += 1
                 continue
-            topic, _ = topic_of(comment.text_norm, matcher)
+            topic, strong = topic_of(comment.text_norm, matcher)
             if topic != comment.topic:
                 comment.topic = topic
                 summary["comments_changed"] += 1
             comment.model_version = _with_topics_version(comment.model_version, matcher)
+            if (comment.case_id is None and not comment.relevant and comment.id not in judged
+                    and rescued(comment.text_norm, comment.relevance or 0.0, topic, strong)):
+                comment.processed_at = None  # analysed again by the next processing pass
+                summary["comments_reanalysed"] += 1
         session.commit()
     _reclassify_cases(session, _corrected(session), summary)
     return summary
 
 
-def _corrected(session: Session, low: int = 0, high: int | None = None) -> set[int]:
-    """Ids (between low and high) of the comments whose topic a person corrected."""
-    query = select(Label.comment_id).where(Label.field == LabelField.TOPIC, Label.comment_id >= low)
+def _corrected(session: Session, low: int = 0, high: int | None = None,
+               field: str = LabelField.TOPIC) -> set[int]:
+    """Ids (between low and high) of the comments whose `field` a person corrected."""
+    query = select(Label.comment_id).where(Label.field == field, Label.comment_id >= low)
     if high is not None:
         query = query.where(Label.comment_id <= high)
     return set(session.scalars(query))

@@ -65,4 +65,6 @@ def reclassify_topics() -> dict[str, int]:
     with session_scope(settings.database_url) as session:
         summary = reclassify_stored_topics(session)
     log.info("topics re-classified: %s", summary)
+    if summary["comments_reanalysed"]:
+        sweep_unprocessed()  # the comments a new topic word made relevant become cases now
     return summary

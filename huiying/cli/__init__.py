@@ -326,13 +326,19 @@ def topics() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def topics_reclassify(as_json: bool) -> None:
     """Give stored comments and their cases the topics of the current taxonomy (what the
-    dashboard asks a worker to do after a topic edit); topics people corrected are kept."""
+    dashboard asks a worker to do after a topic edit); topics people corrected are kept.
+    Comments a new topic word makes relevant are analysed again here and become cases."""
+    from huiying.cases import installation_relevance, installation_router, process_comments, unprocessed_ids
     from huiying.db import session_scope
     from huiying.topics import reclassify_topics
 
     settings = _database()
     with session_scope(settings.database_url) as session:
         summary = reclassify_topics(session)
+        if summary["comments_reanalysed"]:
+            process_comments(session, unprocessed_ids(session), engine=settings.sentiment_engine,
+                             router=installation_router(settings.data_dir),
+                             relevance=installation_relevance(settings.data_dir))
     _emit(summary, as_json)
 
 

@@ -15,7 +15,9 @@ from tests.dashboard.conftest import csrf_token
 
 pytestmark = pytest.mark.integration
 
-TEXTS = [("初二年级研学活动安排太紧", "孩子很累"), ("县一中研学活动太多", "")]
+# Two cases, and one comment dismissed (low relevance score, no topic) until 研学 is a topic word.
+TEXTS = [("初二年级研学活动安排太紧", "孩子很累"), ("县一中研学活动太多", ""), ("研学营地伙食很差", "")]
+DISMISSED = TEXTS[2][0]
 
 
 def store_and_process(url: str) -> None:
@@ -27,6 +29,11 @@ def store_and_process(url: str) -> None:
                                 content_hash=str(n)) for n, (title, body) in enumerate(TEXTS))
     with session_scope(url) as session:
         process_comments(session, list(session.scalars(select(Comment.id))))
+
+
+def dismissed_case(url: str) -> int | None:
+    with session_scope(url) as session:
+        return session.scalar(select(Comment.case_id).where(Comment.title == DISMISSED))
 
 
 def topics_of(url: str) -> dict[str, str | None]:
@@ -54,7 +61,7 @@ def test_a_dashboard_edit_is_applied_by_the_worker(production_env, pg_url, tmp_p
     from dashboard import create_app
 
     store_and_process(pg_url)
-    assert set(topics_of(pg_url).values()) == {None}
+    assert set(topics_of(pg_url).values()) == {None} and dismissed_case(pg_url) is None
 
     client = create_app({"TESTING": True}).test_client()
     page = client.get("/auth/login").text
@@ -73,16 +80,18 @@ def test_a_dashboard_edit_is_applied_by_the_worker(production_env, pg_url, tmp_p
         try:
             wait_until(lambda: set(topics_of(pg_url).values()) == {"研学实践"}, timeout=120,
                        message="the worker did not re-classify the stored comments")
+            wait_until(lambda: dismissed_case(pg_url) is not None, timeout=120,
+                       message="the worker did not make the newly relevant comment a case")
         finally:
             worker.terminate()
             worker.wait(timeout=30)
     with session_scope(pg_url) as session:
-        assert {c.topic for c in session.scalars(select(Case))} == {"研学实践"}
+        assert [c.topic for c in session.scalars(select(Case))] == ["研学实践"] * 3
 
     # Nothing left to do: the command line finds every comment already re-classified.
     summary = last_json(huiying("topics", "reclassify", "--json", env=production_env).stdout)
-    assert summary == {"comments_checked": 2, "comments_changed": 0, "skipped_corrected": 0,
-                       "cases_changed": 0, "cases_routed": 0}
+    assert summary == {"comments_checked": 3, "comments_changed": 0, "skipped_corrected": 0,
+                       "comments_reanalysed": 0, "cases_changed": 0, "cases_routed": 0}
 
 
 def test_the_command_line_reclassifies(embedded_env):
@@ -94,8 +103,9 @@ def test_the_command_line_reclassifies(embedded_env):
                              """VALUES ('研学实践', '["研学"]', '[]', true, CURRENT_TIMESTAMP)"""))
     engine_for(url).dispose()
     summary = last_json(huiying("topics", "reclassify", "--json", env=embedded_env).stdout)
-    assert summary == {"comments_checked": 2, "comments_changed": 2, "skipped_corrected": 0,
-                       "cases_changed": 2, "cases_routed": 0}
+    assert summary == {"comments_checked": 3, "comments_changed": 3, "skipped_corrected": 0,
+                       "comments_reanalysed": 1, "cases_changed": 2, "cases_routed": 0}
+    assert dismissed_case(url) is not None  # analysed again by the command: now a case
     plain = huiying("topics", "reclassify", env=embedded_env).stdout
     assert "comments_changed: 0" in plain and "cases_changed: 0" in plain
     assert set(topics_of(url).values()) == {"研学实践"}
