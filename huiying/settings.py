@@ -143,6 +143,20 @@ def warn_unknown_variables(stream=sys.stderr) -> list[str]:
     return unknown
 
 
+def load_timezone() -> str:
+    """HUIYING_TIMEZONE, checked; for commands that need nothing else (no data directory)."""
+    timezone = _env("TIMEZONE", "Asia/Shanghai") or "Asia/Shanghai"
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(timezone)
+    except Exception:
+        raise SettingsError(
+            f"HUIYING_TIMEZONE {timezone!r} is not a known time zone; use e.g. Asia/Shanghai."
+        ) from None
+    return timezone
+
+
 def load() -> Settings:
     """Read and validate every setting from the environment."""
     env_name = (_env("ENV", "embedded") or "embedded").lower()
@@ -163,15 +177,7 @@ def load() -> Settings:
     broker_url = _env("BROKER_URL") or "filesystem://"
     _check_scheme("BROKER_URL", broker_url, BROKER_SCHEMES, "redis://127.0.0.1:6379/0")
 
-    timezone = _env("TIMEZONE", "Asia/Shanghai") or "Asia/Shanghai"
-    try:
-        from zoneinfo import ZoneInfo
-
-        ZoneInfo(timezone)
-    except Exception:
-        raise SettingsError(
-            f"HUIYING_TIMEZONE {timezone!r} is not a known time zone; use e.g. Asia/Shanghai."
-        ) from None
+    timezone = load_timezone()
 
     log_level = (_env("LOG_LEVEL", "INFO") or "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):

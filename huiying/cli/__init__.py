@@ -15,6 +15,7 @@ import click
 
 from huiying import __version__
 from huiying import settings as settings_module
+from huiying.cli.clock import clock
 from huiying.errors import HuiyingError
 from huiying.settings import Settings
 
@@ -615,6 +616,9 @@ def model_eval_relevance(model_dir: Path | None, data: Path, text_col: str, labe
         raise InputError(f"no row of {path} is labelled {positive!r} in column {label_col!r} "
                          "(check --positive and --label-col).")
     print_evaluation(lambda: evaluate_relevance(model, texts, labels, positive), len(texts), model.version)
+
+
+cli.add_command(clock)
 
 
 @cli.command()

@@ -5,6 +5,7 @@ Expected due dates were worked out by hand from the State Council's holiday noti
 so a disagreement shows up there rather than as a puzzling due date.
 """
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,8 @@ from huiying.clocks import (
     due_after_working_days,
     working_days_between,
 )
+from tests.conftest import clean_env, huiying
+from tests.core.test_settings_errors import one_sentence
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -176,3 +179,44 @@ def test_working_days_between_counts_like_the_clock():
     with pytest.raises(CalendarMissing):
         working_days_between(date(2026, 12, 1), date(2099, 1, 1))
 
+
+# --- the command line ---------------------------------------------------------------------
+
+def clock_due(tmp_path, *args, **env):
+    return huiying("clock", "due", *args, check=False,
+                   env=clean_env(HUIYING_DATA_DIR=str(tmp_path / "data"), **env))
+
+
+def test_cli_prints_the_due_time(tmp_path):
+    result = clock_due(tmp_path, "--start", "2024-09-27 16:30", "--working-days", "3")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "2024-10-08T23:59:59+08:00\n"
+    result = clock_due(tmp_path, "--start", "2026-11-25 22:00", "--hours", "5", "--json")
+    assert json.loads(result.stdout) == {"start": "2026-11-25T22:00:00+08:00", "hours": 5.0,
+                                         "due": "2026-11-26T03:00:00+08:00", "timezone": "Asia/Shanghai"}
+    result = clock_due(tmp_path, "--start", "2026-02-12 11:00", "--working-days", "13", "--json")
+    assert json.loads(result.stdout)["due"] == "2026-03-09T23:59:59+08:00"
+    # A pure computation: no data directory, database or secret key is created.
+    assert not (tmp_path / "data").exists()
+
+
+def test_cli_uses_the_installation_time_zone(tmp_path):
+    result = clock_due(tmp_path, "--start", "2026-11-25 22:00", "--hours", "5", HUIYING_TIMEZONE="UTC")
+    assert result.stdout == "2026-11-26T03:00:00+00:00\n"
+
+
+@pytest.mark.parametrize(("args", "sentence"), [
+    (("--start", "2026-11-25 10:00"), "error: give exactly one of --working-days N and --hours N."),
+    (("--start", "2026-11-25 10:00", "--hours", "5", "--working-days", "3"),
+     "error: give exactly one of --working-days N and --hours N."),
+    (("--start", "25/11/2026 10:00", "--hours", "5"),
+     "error: --start must be a local time like '2026-11-25 09:30' (YYYY-MM-DD HH:MM), "
+     "got '25/11/2026 10:00'."),
+    (("--start", "2026-02-30 10:00", "--working-days", "3"), "error: --start must be a local time"),
+    (("--start", "2026-11-25 10:00", "--working-days", "0"), "error: --working-days must be at least 1"),
+    (("--start", "2026-11-25 10:00", "--hours", "-2"), "error: --hours must be a positive number"),
+    (("--start", "2099-03-02 10:00", "--working-days", "3"),
+     "error: the working-day calendar has no data for 2099 (chinesecalendar"),
+])
+def test_cli_errors_are_one_sentence(tmp_path, args, sentence):
+    assert one_sentence(clock_due(tmp_path, *args)).startswith(sentence)
