@@ -17,6 +17,7 @@ from analysis import Analysis, analyse_many
 from analysis.fingerprint import containment, is_near_duplicate
 from analysis.routing import Rule
 from analysis.rules import escalate_for_heat
+from huiying.clocks import due_after_hours
 from huiying.models import (
     Case,
     CaseEvent,
@@ -154,7 +155,7 @@ def _escalate_for_heat(session: Session, case: Case, now: datetime) -> None:
                           data={"from": case.severity, "to": level}))
     case.severity, case.severity_reasons = level, reasons
     # A faster clock applies from now if it ends before the current one.
-    due = now + timedelta(hours=RESPONSE_HOURS[Severity(level)])
+    due = due_after_hours(now, RESPONSE_HOURS[Severity(level)])
     if case.due_at is None or due < case.due_at:
         case.due_at = due
 
@@ -175,7 +176,7 @@ def _new_case(session: Session, comment: Comment, result: Analysis,
         sentiment_label=result.label,
         first_seen_at=first_seen,
         # The clock starts when the bureau learns of the matter, not when it was written.
-        due_at=now + timedelta(hours=RESPONSE_HOURS[Severity(result.severity)]),
+        due_at=due_after_hours(now, RESPONSE_HOURS[Severity(result.severity)]),
         status=CaseStatus.ASSIGNED if department else CaseStatus.TRIAGE,
         department=department,
     )
