@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from huiying.errors import InputError, SettingsError
 from huiying.masking import mask_text
@@ -105,7 +105,7 @@ def scan(session: Session, settings: Settings, now: datetime | None = None) -> d
 def _assignments(session: Session, people: _Recipients, text: _Texts, now: datetime) -> Iterator[_Fact]:
     events = list(session.scalars(
         select(CaseEvent).where(CaseEvent.action == "assign", CaseEvent.at >= now - HORIZON)
-        .order_by(CaseEvent.id)))
+        .order_by(CaseEvent.id).options(selectinload(CaseEvent.case))))
     newest = {event.case_id: event.id for event in events}
     for event in events:
         case = event.case

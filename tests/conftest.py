@@ -76,6 +76,25 @@ def pg_url() -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def use_env(monkeypatch, env: dict[str, str]) -> None:
+    """Give this process the HUIYING_* settings of `env` (its child processes have them)."""
+    for name, value in env.items():
+        if name.startswith("HUIYING_"):
+            monkeypatch.setenv(name, value)
+
+
+def empty_database(url: str) -> None:
+    """Leave the shared PostgreSQL test database empty; this process's pooled connections closed."""
+    from sqlalchemy import create_engine, text
+
+    from huiying.db import engine_for
+
+    engine_for(url).dispose()
+    with create_engine(url).begin() as db:
+        db.execute(text('TRUNCATE comment, "case", case_event, source, crawl_error, "user", department, '
+                        "routing_rule, notification, topic, label CASCADE"))
+
+
 @pytest.fixture
 def redis_url() -> str:
     """Redis DB number 13, empty before and after the test."""

@@ -5,13 +5,13 @@ import subprocess
 import sys
 
 import pytest
-from sqlalchemy import create_engine, select, text, update
+from sqlalchemy import select, update
 
 from huiying import settings as settings_module
-from huiying.db import engine_for, session_scope
+from huiying.db import session_scope
 from huiying.models import Case, Comment, Department, Notification, Source
 from huiying.queue import enqueue_comments, producer
-from tests.conftest import clean_env, huiying, last_json, wait_until
+from tests.conftest import clean_env, empty_database, huiying, last_json, use_env, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -28,14 +28,9 @@ def production_env(tmp_path, pg_url, redis_url, smtp_server, monkeypatch):
                     HUIYING_SMTP_PORT=str(port), HUIYING_SMTP_FROM="yq@edu.example.cn",
                     HUIYING_BASE_URL="https://yq.edu.example.cn")
     huiying("db", "upgrade", env=env)
-    for name, value in env.items():  # this process sends tasks with the same settings
-        if name.startswith("HUIYING_"):
-            monkeypatch.setenv(name, value)
+    use_env(monkeypatch, env)  # this process sends tasks with the same settings
     yield env
-    engine_for(pg_url).dispose()
-    with create_engine(pg_url).begin() as db:  # leave the shared test database empty
-        db.execute(text('TRUNCATE comment, "case", case_event, source, crawl_error, "user", department, '
-                        "routing_rule, notification, topic, label CASCADE"))
+    empty_database(pg_url)
 
 
 def test_an_assigned_case_is_emailed_by_the_worker(production_env, pg_url, smtp_server, tmp_path):
