@@ -2,6 +2,7 @@
 
 503 when the database or the broker cannot be reached; "degraded" (200) when stored
 comments wait longer than they should for analysis (no worker running, or too few).
+Email notifications still to send and given up are counted, for information only.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 from dashboard.db import get_db
 from huiying.errors import SettingsError
 from huiying.models import Comment, utcnow
+from huiying.notify import counts
 from huiying.queue import check_broker
 
 bp = Blueprint("health", __name__)
@@ -22,11 +24,15 @@ BACKLOG_AGE = timedelta(minutes=10)
 
 @bp.get("/healthz")
 def healthz():
-    report = {"status": "ok", "database": "ok", "broker": "ok", "waiting_comments": 0}
+    report = {"status": "ok", "database": "ok", "broker": "ok", "waiting_comments": 0,
+              "pending_notifications": 0, "failed_notifications": 0}
     try:
         report["waiting_comments"] = get_db().scalar(
             select(func.count(Comment.id)).where(Comment.processed_at.is_(None),
                                                  Comment.fetched_at < utcnow() - BACKLOG_AGE))
+        notifications = counts(get_db())
+        report["pending_notifications"] = notifications["pending"]
+        report["failed_notifications"] = notifications["failed"]
     except Exception:  # whatever the cause, the database part is down
         current_app.logger.exception("health check: database unreachable")
         report.update(status="error", database="unreachable")

@@ -1,27 +1,14 @@
-"""Mask personal data before it is shown: mobile numbers, ID numbers, authors' names.
+"""Mask personal data before it is shown: mobile numbers, ID numbers (huiying.masking), authors' names.
 
 The functions return plain strings (never Markup), so Jinja still escapes the result.
 """
 
 from __future__ import annotations
 
-import re
-
 from flask import Flask
 from flask_babel import gettext as _
 
-# Mainland mobile numbers, optionally with +86/86 in front; not part of a longer number.
-MOBILE = re.compile(r"(?<![0-9])((?:\+?86[- ]?)?1[3-9][0-9])([0-9]{4})([0-9]{4})(?![0-9])")
-# 18-character resident ID numbers: 17 digits and a digit or X check character.
-ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])([0-9]{6})([0-9]{8})([0-9]{3}[0-9Xx])(?![0-9A-Za-z])")
-
-
-def mask_text(text: str | None) -> str:
-    """138****1234 for mobiles; first 6 and last 4 characters of an ID number."""
-    if not text:
-        return ""
-    text = ID_NUMBER.sub(lambda m: m.group(1) + "*" * 8 + m.group(3)[-4:], text)
-    return MOBILE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
+from huiying.masking import mask_text  # the pure function the emails use too
 
 
 def mask_name(name: str | None) -> str:

@@ -300,9 +300,10 @@ class User(Base):
 
 
 class Notification(Base):
-    """One message to one person; the unique key makes sending idempotent."""
+    """One message to one person; the unique key makes sending idempotent (huiying.notify)."""
 
     __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -316,3 +317,5 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A pending row is sent when this is NULL or past: failures back off exponentially.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -26,7 +26,7 @@ KNOWN_VARIABLES = frozenset(PREFIX + name for name in (
     "ENV", "DATA_DIR", "DATABASE_URL", "BROKER_URL", "SECRET_KEY", "TIMEZONE", "LOG_LEVEL",
     "SOURCES_DIR", "CRAWL_INTERVAL", "CRAWL_TIMEOUT", "SWEEP_INTERVAL", "SENTIMENT_ENGINE",
     "SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASSWORD", "SMTP_FROM", "SMTP_STARTTLS",
-    "WEB_HOST", "WEB_PORT",
+    "WEB_HOST", "WEB_PORT", "BASE_URL", "NEGATIVE_SPIKE",
     "NEW_PASSWORD", "ADMIN_PASSWORD",
     "TEST_DATABASE_URL", "TEST_REDIS_URL", "TEST_PG_ADMIN", "SHARED_DATA",
 ))
@@ -96,6 +96,10 @@ class Settings:
     smtp_starttls: bool = False
     web_host: str = "127.0.0.1"
     web_port: int = 8080
+    # The dashboard's address as readers reach it: links in emails point there.
+    base_url: str = "http://127.0.0.1:8080"
+    # More negative relevant comments than this within an hour alert the press office.
+    negative_spike: int = 10
     log_level: str = "INFO"
 
     @property
@@ -183,6 +187,11 @@ def load() -> Settings:
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(f"HUIYING_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}.")
 
+    base_url = (_env("BASE_URL", "http://127.0.0.1:8080") or "").rstrip("/")
+    if urlsplit(base_url).scheme not in ("http", "https") or not urlsplit(base_url).netloc:
+        raise SettingsError(f"HUIYING_BASE_URL must be the dashboard's address starting with http:// "
+                            f"or https://, got {base_url!r}.")
+
     sources_dir = _env("SOURCES_DIR")
     return Settings(
         data_dir=data_dir,
@@ -204,5 +213,7 @@ def load() -> Settings:
         smtp_starttls=_bool("SMTP_STARTTLS", False),
         web_host=_env("WEB_HOST", "127.0.0.1") or "127.0.0.1",
         web_port=_int("WEB_PORT", 8080, minimum=1, unit="port"),
+        base_url=base_url,
+        negative_spike=_int("NEGATIVE_SPIKE", 10, minimum=1, unit="comments"),
         log_level=log_level,
     )

@@ -76,6 +76,25 @@ def pg_url() -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def use_env(monkeypatch, env: dict[str, str]) -> None:
+    """Give this process the HUIYING_* settings of `env` (its child processes have them)."""
+    for name, value in env.items():
+        if name.startswith("HUIYING_"):
+            monkeypatch.setenv(name, value)
+
+
+def empty_database(url: str) -> None:
+    """Leave the shared PostgreSQL test database empty; this process's pooled connections closed."""
+    from sqlalchemy import create_engine, text
+
+    from huiying.db import engine_for
+
+    engine_for(url).dispose()
+    with create_engine(url).begin() as db:
+        db.execute(text('TRUNCATE comment, "case", case_event, source, crawl_error, "user", department, '
+                        "routing_rule, notification, topic, label CASCADE"))
+
+
 @pytest.fixture
 def redis_url() -> str:
     """Redis DB number 13, empty before and after the test."""
@@ -106,3 +125,38 @@ def write_demo_source(sources_dir: Path, url: str) -> None:
     sources_dir.mkdir(parents=True, exist_ok=True)
     config = demo_config(url).as_dict()
     (sources_dir / "demo.yml").write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")
+
+
+class Mailbox:
+    """An aiosmtpd handler that keeps every message it accepts, parsed; rejects some recipients."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+        self.reject: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.reject:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if m["To"] == address]
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1 and a free port: (mailbox, port)."""
+    from aiosmtpd.controller import Controller
+
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield mailbox, controller.port
+    controller.stop()

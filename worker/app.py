@@ -28,6 +28,17 @@ def create_celery(settings: Settings) -> Celery:
             "schedule": timedelta(seconds=60),
             "options": {"expires": 60},
         },
+        # Notifications are rows: a skipped run only delays them to the next one.
+        "scan-notifications": {
+            "task": "worker.tasks.scan_notifications",
+            "schedule": timedelta(seconds=60),
+            "options": {"expires": 60},
+        },
+        "send-notifications": {
+            "task": "worker.tasks.send_notifications",
+            "schedule": timedelta(seconds=60),
+            "options": {"expires": 60},
+        },
     }
     return app
 

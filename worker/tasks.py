@@ -1,4 +1,4 @@
-"""Thin, idempotent tasks: arguments are ids, the work is in huiying.cases and huiying.topics."""
+"""Thin, idempotent tasks: arguments are ids, the work is in huiying.cases, .topics and .notify."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from huiying.cases import installation_relevance, installation_router, unprocess
 from huiying.cases import process_comments as process_comment_ids
 from huiying.db import session_scope
 from huiying.models import utcnow
+from huiying.notify import scan, send_pending
 from huiying.queue import BATCH
 from huiying.sources import due_source_names
 from huiying.topics import reclassify_topics as reclassify_stored_topics
@@ -68,3 +69,22 @@ def reclassify_topics() -> dict[str, int]:
     if summary["comments_reanalysed"]:
         sweep_unprocessed()  # the comments a new topic word made relevant become cases now
     return summary
+
+
+@app.task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True,
+          retry_jitter=True, max_retries=5)
+def scan_notifications() -> dict[str, int]:
+    """Turn new facts (assignments, alerts, spikes, deadlines) into notification rows."""
+    with session_scope(settings.database_url) as session:
+        created = scan(session, settings)
+    if any(created.values()):
+        send_notifications.delay()  # at once, not at the next beat
+    return created
+
+
+@app.task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True,
+          retry_jitter=True, max_retries=5)
+def send_notifications() -> dict[str, int]:
+    """Send the notification rows that are due; failures back off in the rows themselves."""
+    with session_scope(settings.database_url) as session:
+        return send_pending(session, settings)

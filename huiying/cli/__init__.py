@@ -344,6 +344,37 @@ def topics_reclassify(as_json: bool) -> None:
 
 
 @cli.group()
+def notify() -> None:
+    """Email notifications: assignments, alerts, reminders and 催办."""
+
+
+@notify.command("run")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def notify_run(as_json: bool) -> None:
+    """Scan for what must be told and send what is due, once (what the worker does every minute):
+    rows created per kind, then sent, retrying, failed, and still pending."""
+    from huiying.db import session_scope
+    from huiying.notify import counts, scan, send_pending
+
+    settings = _database()
+    with session_scope(settings.database_url) as session:
+        summary = {**scan(session, settings), **send_pending(session, settings)}
+        summary["pending"] = counts(session)["pending"]
+    _emit(summary, as_json)
+
+
+@notify.command("test")
+@click.argument("email")
+def notify_test(email: str) -> None:
+    """Send one test email to EMAIL now, to check the HUIYING_SMTP_* settings."""
+    from huiying.notify import send_test
+
+    settings = _settings()
+    send_test(settings, email)
+    click.echo(f"test email sent to {email} via {settings.smtp_host}:{settings.smtp_port}")
+
+
+@cli.group()
 def model() -> None:
     """Train and evaluate the models analysis uses."""
 

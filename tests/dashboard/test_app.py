@@ -61,7 +61,8 @@ def test_assets_are_local(client):
 def test_healthz_ok_without_login(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok", "broker": "ok", "waiting_comments": 0}
+    assert response.json == {"status": "ok", "database": "ok", "broker": "ok", "waiting_comments": 0,
+                             "pending_notifications": 0, "failed_notifications": 0}
 
 
 def test_healthz_reports_unreachable_database(database_url, tmp_path):

@@ -5,12 +5,12 @@ import subprocess
 import sys
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 
 from huiying.cases import process_comments
 from huiying.db import engine_for, session_scope
 from huiying.models import Case, Comment, Source
-from tests.conftest import clean_env, huiying, last_json, wait_until
+from tests.conftest import clean_env, empty_database, huiying, last_json, use_env, wait_until
 from tests.dashboard.conftest import csrf_token
 
 pytestmark = pytest.mark.integration
@@ -47,14 +47,9 @@ def production_env(tmp_path, pg_url, redis_url, monkeypatch):
                     HUIYING_BROKER_URL=redis_url, HUIYING_ADMIN_PASSWORD="admin-password-1",
                     HUIYING_SECRET_KEY="x" * 32)
     huiying("db", "upgrade", env=env)
-    for name, value in env.items():  # the dashboard below runs in this process
-        if name.startswith("HUIYING_"):
-            monkeypatch.setenv(name, value)
+    use_env(monkeypatch, env)  # the dashboard below runs in this process
     yield env
-    engine_for(pg_url).dispose()
-    with create_engine(pg_url).begin() as db:  # leave the shared test database empty
-        db.execute(text('TRUNCATE comment, "case", case_event, source, crawl_error, "user", department, '
-                        "routing_rule, notification, topic, label CASCADE"))
+    empty_database(pg_url)
 
 
 def test_a_dashboard_edit_is_applied_by_the_worker(production_env, pg_url, tmp_path):
