@@ -348,7 +348,7 @@ def send_pending(session: Session, settings: Settings, now: datetime | None = No
     """Send the pending rows that are due; return how many were sent, will retry, gave up."""
     global _warned_no_smtp
     now = now or utcnow()
-    result = {"sent": 0, "retrying": 0, "failed": 0}
+    result = {"sent": 0, "retrying": 0, "failed": 0, "skipped": 0}
     if not settings.smtp_host:
         if not _warned_no_smtp and session.scalar(_due_query(session, now).limit(1)) is not None:
             log.warning("HUIYING_SMTP_HOST is not set: notifications stay pending until it is.")
@@ -365,6 +365,11 @@ def send_pending(session: Session, settings: Settings, now: datetime | None = No
             if row is None:
                 break
             tried.append(row.id)
+            if _outdated(session, row):
+                row.status, row.next_attempt_at = "skipped", None
+                result["skipped"] += 1
+                session.commit()
+                continue
             try:
                 if smtp is None:
                     smtp = connect(settings)
@@ -390,9 +395,21 @@ def send_pending(session: Session, settings: Settings, now: datetime | None = No
     finally:
         if smtp is not None:
             _quit(smtp)
-    if result["sent"] or result["retrying"] or result["failed"]:
+    if any(result.values()):
         log.info("notifications: %s", result)
     return result
+
+
+# What a row asks of its department; once the case is answered or closed it would only confuse.
+ASKS_FOR_ACTION = ("assign", "remind", "overdue")
+
+
+def _outdated(session: Session, row: Notification) -> bool:
+    """A request to act on a case that is done by now (rows wait while SMTP is down or unset)."""
+    if row.kind not in ASKS_FOR_ACTION or row.case_id is None:
+        return False
+    case = session.get(Case, row.case_id)
+    return case is None or case.status in DONE_STATUSES
 
 
 def _due_query(session: Session, now: datetime):

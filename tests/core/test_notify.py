@@ -13,7 +13,7 @@ from huiying import settings as settings_module
 from huiying.cases import process_comments
 from huiying.db import session_scope
 from huiying.errors import SettingsError
-from huiying.models import Case, CaseEvent, Comment, Department, Notification, User, utcnow
+from huiying.models import Case, CaseEvent, CaseStatus, Comment, Department, Notification, User, utcnow
 from huiying.notify import scan, send_pending
 from huiying.users import create_user
 from tests.conftest import clean_env, free_port, huiying, last_json
@@ -160,9 +160,9 @@ def test_emails_arrive_in_chinese_with_personal_data_masked(database, office, sm
     run_scan(database, office)
     settings = smtp(office, port)
     sent = run_send(database, settings)
-    assert sent == {"sent": len(rows(database)), "retrying": 0, "failed": 0}
+    assert sent == {"sent": len(rows(database)), "retrying": 0, "failed": 0, "skipped": 0}
     assert {n.status for n in rows(database)} == {"sent"}
-    assert run_send(database, settings) == {"sent": 0, "retrying": 0, "failed": 0}  # sent once
+    assert run_send(database, settings) == {"sent": 0, "retrying": 0, "failed": 0, "skipped": 0}  # sent once
 
     (mail,) = [m for m in mailbox.to(DEPARTMENT_MAIL) if ROUTINE[0] in m["Subject"]]
     assert mail["Subject"] == f"【回应】派单通知：{ROUTINE[0]}（一般）"
@@ -185,13 +185,28 @@ def test_emails_arrive_in_chinese_with_personal_data_masked(database, office, sm
     assert not mailbox.to("gone@edu.example.cn")
 
 
+def test_a_request_to_act_on_a_case_done_meanwhile_is_skipped(database, office, smtp_server):
+    mailbox, port = smtp_server
+    ids = process(database, ROUTINE, MAJOR)
+    run_scan(database, office)  # SMTP not configured yet: the rows wait
+    with session_scope(database) as session:
+        session.get(Case, ids[ROUTINE[0]]).status = CaseStatus.CLOSED
+    waiting = {n.kind for n in rows(database) if n.case_id == ids[ROUTINE[0]]}
+    assert waiting == {"assign"}
+    result = run_send(database, smtp(office, port))
+    assert result["skipped"] == len([n for n in rows(database) if n.case_id == ids[ROUTINE[0]]])
+    assert not [m for m in mailbox.to(DEPARTMENT_MAIL) if ROUTINE[0] in m["Subject"]]
+    assert [m["Subject"] for m in mailbox.to(PRESS_MAIL)] == [f"【回应】重大舆情预警：{MAJOR[0]}"]
+    assert {n.status for n in rows(database) if n.case_id == ids[ROUTINE[0]]} == {"skipped"}
+
+
 def test_failures_back_off_then_give_up(database, office, caplog):
     process(database, ROUTINE)
     run_scan(database, office)
     settings = smtp(office, free_port())  # nothing listens there
     now = utcnow()
     count = len(rows(database))
-    assert run_send(database, settings, now=now) == {"sent": 0, "retrying": count, "failed": 0}
+    assert run_send(database, settings, now=now) == {"sent": 0, "retrying": count, "failed": 0, "skipped": 0}
     row = rows(database)[0]
     assert row.attempts == 1 and row.status == "pending" and "ConnectionRefused" in row.last_error
     assert row.next_attempt_at == now + timedelta(minutes=1)
@@ -205,7 +220,7 @@ def test_failures_back_off_then_give_up(database, office, caplog):
             now = row.next_attempt_at
             result = run_send(database, settings, now=now)
     assert waits == [timedelta(minutes=m) for m in (1, 2, 4, 8, 16)]
-    assert result == {"sent": 0, "retrying": 0, "failed": count}
+    assert result == {"sent": 0, "retrying": 0, "failed": count, "skipped": 0}
     assert {(n.status, n.attempts) for n in rows(database)} == {("failed", 6)}
     assert "giving up" in caplog.text
     assert run_send(database, settings, now=now + timedelta(days=1))["failed"] == 0
@@ -229,8 +244,8 @@ def test_without_an_smtp_host_rows_wait_and_one_warning_is_logged(database, offi
     run_scan(database, office)
     assert office.smtp_host is None
     with caplog.at_level(logging.WARNING, logger="huiying.notify"):
-        assert run_send(database, office) == {"sent": 0, "retrying": 0, "failed": 0}
-        assert run_send(database, office) == {"sent": 0, "retrying": 0, "failed": 0}
+        assert run_send(database, office) == {"sent": 0, "retrying": 0, "failed": 0, "skipped": 0}
+        assert run_send(database, office) == {"sent": 0, "retrying": 0, "failed": 0, "skipped": 0}
     assert caplog.text.count("HUIYING_SMTP_HOST is not set") == 1
     assert {(n.status, n.attempts) for n in rows(database)} == {("pending", 0)}
 
@@ -266,7 +281,7 @@ def test_the_notify_commands(tmp_path, smtp_server):
     process(url, ROUTINE)
     summary = last_json(huiying("notify", "run", "--json", env=env).stdout)
     assert summary == {"assign": 1, "alert": 0, "spike": 0, "remind": 0, "overdue": 0,
-                       "sent": 1, "retrying": 0, "failed": 0, "pending": 0}
+                       "sent": 1, "retrying": 0, "failed": 0, "skipped": 0, "pending": 0}
     assert mailbox.to(DEPARTMENT_MAIL)
     again = huiying("notify", "run", env=env).stdout
     assert "assign: 0" in again and "sent: 0" in again
