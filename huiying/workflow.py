@@ -22,14 +22,16 @@ from huiying.errors import HuiyingError
 from huiying.models import Case, CaseEvent, CaseStatus, Comment, Department, Role, Severity, User, utcnow
 
 S = CaseStatus
-MIN_REPLY = 10  # characters of a reply, after stripping
-EXTENSION_HOURS = (1, 720)  # bounds of one approved extension
-CLOSED_STATUSES = frozenset({S.CLOSED, S.REJECTED, S.MERGED})
-OPEN_STATUSES = frozenset(set(S) - CLOSED_STATUSES)
 
 
 def N_(message: str) -> str:  # marks a message for the dashboard's catalog (babel.cfg)
     return message
+
+
+MIN_REPLY = 10  # characters of a reply, after stripping
+EXTENSION_HOURS = (1, 720)  # bounds of one approved extension
+CLOSED_STATUSES = frozenset({S.CLOSED, S.REJECTED, S.MERGED})
+OPEN_STATUSES = frozenset(set(S) - CLOSED_STATUSES)
 
 
 class WorkflowError(HuiyingError):
@@ -92,6 +94,7 @@ RULES: dict[Action, Rule] = {
     Action.MERGE: Rule(PRESS, OPEN_STATUSES, S.MERGED),
 }
 
+# Shown in refusals; the dashboard translates them as its buttons (context "button").
 ACTION_NAMES = {
     Action.ASSIGN: "派单", Action.ACCEPT: "签收", Action.RETURN: "退回", Action.REPLY: "回复",
     Action.REQUEST_EXTENSION: "申请延期", Action.APPROVE_EXTENSION: "批准延期",
