@@ -6,10 +6,12 @@ import pytest
 from sqlalchemy import select
 
 from huiying import workflow
+from huiying.cases import process_comments
 from huiying.db import new_session
 from huiying.models import Case, CaseEvent, CaseStatus, Comment, Department, Role, Source
 from huiying.users import create_user
 from huiying.workflow import Action, WorkflowError
+from tests.core.conftest import add_comments
 
 S = CaseStatus
 NOW = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
@@ -323,3 +325,18 @@ def test_merge_refuses_itself_and_missing_ids(session, people):
         workflow.merge(session, case, people["press"], None)
     with pytest.raises(WorkflowError, match="您的角色不能"):
         workflow.merge(session, case, people["jichu"], 9999)
+
+
+def test_a_repost_of_a_merged_case_joins_the_case_it_went_into(database, session, people):
+    process_comments(session, add_comments(database,
+                                           ("城关二小招生划片范围什么时候公布？", "孩子明年上一年级。"),
+                                           ("学校食堂饭菜发霉，孩子吃了拉肚子", "青石镇中学")))
+    first, second = session.scalars(select(Case).order_by(Case.id)).all()
+    workflow.merge(session, first, people["press"], second.id)
+    session.commit()
+    ids = add_comments(database, ("转发：城关二小招生划片范围什么时候公布", "孩子明年上一年级"))
+    process_comments(session, ids)
+    session.expire_all()
+    comment = session.get(Comment, ids[0])
+    assert comment.case_id == second.id and second.heat == 3 and first.heat == 1
+    assert events(session, second)[-1].action == "merge_comment"
