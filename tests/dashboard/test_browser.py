@@ -42,16 +42,20 @@ def page(live_server):
             browser.close()
 
 
-def test_login_list_and_open_a_case(page, live_server, cases, tmp_path):
+def log_in(page, live_server, username="admin", password=ADMIN_PASSWORD) -> list[str]:
+    """Log in through the form; returns the list the page's console errors are added to."""
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-
     page.goto(live_server + "/")
-    page.get_by_label("用户名").fill("admin")
-    page.get_by_label("密码").fill(ADMIN_PASSWORD)
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
-
     page.wait_for_url("**/cases/")
+    return errors
+
+
+def test_login_list_and_open_a_case(page, live_server, cases, tmp_path):
+    errors = log_in(page, live_server)
     expect(page.get_by_role("columnheader", name="办理时限")).to_be_visible()
     page.screenshot(path=str(tmp_path / "cases.png"), full_page=True)
 
@@ -84,14 +88,7 @@ def test_switch_to_english_in_the_navbar(page, live_server, cases, tmp_path):
 
 
 def test_department_accepts_and_replies(page, live_server, users, cases, tmp_path):
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-
-    page.goto(live_server + "/")
-    page.get_by_label("用户名").fill("jichu")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url("**/cases/")
+    errors = log_in(page, live_server, "jichu", PASSWORD)
     expect(page.get_by_role("link", name="待签收 1")).to_be_visible()
 
     case = cases["enrolment"]
