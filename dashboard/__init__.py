@@ -39,7 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
-    from dashboard import admin, auth, cases, db, filters, health, i18n, permissions, security
+    from dashboard import admin, auth, cases, db, filters, health, i18n, permissions, security, workflow
 
     db.init_app(app)
     i18n.init_app(app)
@@ -51,6 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(workflow.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(health.bp)
     app.add_url_rule("/", "index", lambda: redirect(url_for("cases.index")))

@@ -26,6 +26,7 @@ from dashboard.permissions import (
     require_roles,
     visible_cases,
 )
+from dashboard.workflow import action_forms
 from huiying.models import (
     Case,
     CaseEvent,
@@ -39,6 +40,7 @@ from huiying.models import (
     utcnow,
 )
 from huiying.trends import hot_words_of_period
+from huiying.workflow import pending_extension
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -110,11 +112,15 @@ def index():
     ).all())
     sees_all = can_see_all_departments(current_user)
     departments = db.scalars(select(Department).order_by(Department.id)).all() if sees_all else []
+    # A department's to-do: cases sent to it and not yet accepted, whatever the filters.
+    to_accept = db.scalar(visible_cases(select(func.count(Case.id)), current_user)
+                          .where(Case.status == CaseStatus.ASSIGNED)) \
+        if not sees_all else None
     now = utcnow()
     return render_template(
         "cases/list.html", cases=rows, total=total, page=page, pages=pages, chosen=chosen,
         counts=counts, statuses=list(CaseStatus), severities=list(Severity),
-        departments=departments, no_department=NO_DEPARTMENT,
+        departments=departments, no_department=NO_DEPARTMENT, to_accept=to_accept,
         overdue={case.id for case in rows if is_overdue(case, now)},
         # Words of everybody's comments: only for those who see every case.
         hot_words=_hot_words(db, now) if sees_all else [],
@@ -151,7 +157,8 @@ def detail(case_id: int):
         names = _topic_names(db)
         forms = {c.id: correction_form(c, names) for c in case.comments}
     return render_template("cases/detail.html", case=case, overdue=is_overdue(case, utcnow()),
-                           forms=forms)
+                           forms=forms, actions=action_forms(db, case, current_user),
+                           pending_extension=pending_extension(case))
 
 
 # --- corrections ---------------------------------------------------------------------------

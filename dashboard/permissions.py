@@ -3,6 +3,8 @@
 Department users see the cases assigned to their department; admin, press office and
 leaders see all. A case one may not see is reported as missing (404), never as forbidden.
 Only the admin edits the topic taxonomy; admin and press office correct the analysis.
+Acting on a case (the 办理 panel) follows huiying/workflow.py's rules table: leaders act on
+nothing, department users only on their own department's cases.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from flask_login import current_user, login_required
 from sqlalchemy import Select, false, select
 from sqlalchemy.orm import Session
 
+from huiying import workflow
 from huiying.models import Case, Role
 
 ALL_ROLES = tuple(Role)
 SEE_ALL_CASES = {Role.ADMIN, Role.PRESS, Role.LEADER}
 MANAGE_TOPICS = (Role.ADMIN,)
 CORRECT_ANALYSIS = (Role.ADMIN, Role.PRESS)
+ACT_ON_CASES = (Role.ADMIN, Role.PRESS, Role.DEPARTMENT)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,6 +74,13 @@ def can_manage_topics(user: Any) -> bool:
 
 def can_correct(user: Any) -> bool:
     return user.is_authenticated and user.role in CORRECT_ANALYSIS
+
+
+def allowed_actions(case: Case, user: Any) -> list[workflow.Action]:
+    """The workflow actions `user` may take on `case` (which they can see) now."""
+    if not user.is_authenticated or user.role not in ACT_ON_CASES:
+        return []
+    return workflow.available_actions(case, user)
 
 
 def init_app(app: Flask) -> None:

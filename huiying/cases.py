@@ -117,6 +117,21 @@ def _near_duplicate_case(session: Session, result: Analysis) -> Case | None:
     return best
 
 
+def _merged_into(session: Session, case: Case | None) -> Case | None:
+    """The case a merged case went into (huiying/workflow.py merge), following chains: new
+    reposts of a merged matter join the case that carries it on."""
+    seen: set[int] = set()
+    while case is not None and case.status == CaseStatus.MERGED and case.id not in seen:
+        seen.add(case.id)
+        data = session.scalar(select(CaseEvent.data).where(
+            CaseEvent.case_id == case.id, CaseEvent.action == "merge").order_by(CaseEvent.id.desc()).limit(1))
+        target = session.get(Case, data["into"]) if data and data.get("into") else None
+        if target is None:
+            break
+        case = target
+    return case
+
+
 def _attach_to_case(session: Session, comment: Comment, result: Analysis,
                     departments: dict[str, Department], now: datetime) -> None:
     case = session.scalar(select(Case).where(Case.fingerprint == result.fingerprint))
@@ -124,6 +139,7 @@ def _attach_to_case(session: Session, comment: Comment, result: Analysis,
     if case is None:
         case = _near_duplicate_case(session, result)
         how = "近似重复"
+    case = _merged_into(session, case)
     if case is None:
         try:
             with session.begin_nested():

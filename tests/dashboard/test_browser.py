@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
-from .conftest import ADMIN_PASSWORD
+from .conftest import ADMIN_PASSWORD, PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -42,16 +42,20 @@ def page(live_server):
             browser.close()
 
 
-def test_login_list_and_open_a_case(page, live_server, cases, tmp_path):
+def log_in(page, live_server, username="admin", password=ADMIN_PASSWORD) -> list[str]:
+    """Log in through the form; returns the list the page's console errors are added to."""
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-
     page.goto(live_server + "/")
-    page.get_by_label("用户名").fill("admin")
-    page.get_by_label("密码").fill(ADMIN_PASSWORD)
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
-
     page.wait_for_url("**/cases/")
+    return errors
+
+
+def test_login_list_and_open_a_case(page, live_server, cases, tmp_path):
+    errors = log_in(page, live_server)
     expect(page.get_by_role("columnheader", name="办理时限")).to_be_visible()
     page.screenshot(path=str(tmp_path / "cases.png"), full_page=True)
 
@@ -81,3 +85,22 @@ def test_switch_to_english_in_the_navbar(page, live_server, cases, tmp_path):
 
     page.get_by_role("button", name="中文").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("案件列表")
+
+
+def test_department_accepts_and_replies(page, live_server, users, cases, tmp_path):
+    errors = log_in(page, live_server, "jichu", PASSWORD)
+    expect(page.get_by_role("link", name="待签收 1")).to_be_visible()
+
+    case = cases["enrolment"]
+    page.get_by_role("link", name=case.title).click()
+    page.wait_for_url(f"**/cases/{case.id}")
+    page.get_by_role("button", name="签收").click()
+    expect(page.get_by_role("alert")).to_have_text("已签收。")
+
+    page.get_by_label("回复内容").fill("已核实，城关小学划片范围以县教育局公告为准。")
+    page.get_by_role("button", name="回复", exact=True).click()
+    expect(page.get_by_role("alert")).to_have_text("已回复。")
+    expect(page.locator(".case-facts")).to_contain_text("已回复")
+    expect(page.locator("table.events")).to_contain_text("已核实，城关小学划片范围以县教育局公告为准。")
+    page.screenshot(path=str(tmp_path / "replied.png"), full_page=True)
+    assert errors == []
