@@ -2,46 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from crawler.items import CommentItem
 from huiying.db import session_scope
-from huiying.models import Comment, CrawlError, Source, utcnow
+from huiying.models import CrawlError, Source, utcnow
 from huiying.sources import SourceConfig
+from huiying.store import CommentData, parse_time, upsert_comment
 
-_CN_DATE = re.compile(r"(\d{4})\s*[年/.-]\s*(\d{1,2})\s*[月/.-]\s*(\d{1,2})\s*日?")
-_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
 ENQUEUE_EVERY = 50
-
-
-def parse_time(text: str | None, tz: str) -> datetime | None:
-    """'2026-11-03 10:20', '2026年11月3日 10:20', '2026/11/03' → aware UTC; else None."""
-    if not text:
-        return None
-    date = _CN_DATE.search(text)
-    if not date:
-        return None
-    hour = minute = second = 0
-    clock = _TIME.search(text, date.end())
-    if clock:
-        hour, minute, second = int(clock[1]), int(clock[2]), int(clock[3] or 0)
-    try:
-        local = datetime(int(date[1]), int(date[2]), int(date[3]), hour, minute, second,
-                         tzinfo=ZoneInfo(tz))
-    except ValueError:
-        return None
-    return local.astimezone(ZoneInfo("UTC"))
-
-
-def content_hash(title: str, body: str) -> str:
-    return hashlib.sha256(f"{title}\n{body}".encode()).hexdigest()
 
 
 @dataclass
@@ -71,34 +43,16 @@ class Store:
             self.source_id = source.id
 
     def save(self, item: CommentItem) -> int | None:
-        title, body = item.title.strip(), item.body.strip()
-        digest = content_hash(title, body)
         tz = self.config.timezone
+        data = CommentData(external_id=item.external_id, title=item.title, body=item.body,
+                           url=item.url, author=item.author,
+                           published_at=parse_time(item.published_at, tz), reply=item.reply,
+                           replied_at=parse_time(item.replied_at, tz))
         with session_scope(self.database_url) as session:
-            comment = session.scalar(select(Comment).where(
-                Comment.source_id == self.source_id, Comment.external_id == item.external_id))
-            if comment is None:
-                comment = Comment(source_id=self.source_id, external_id=item.external_id)
-                session.add(comment)
-                self.stats.new += 1
-            elif comment.content_hash == digest and (comment.official_reply or None) == (
-                    item.reply or None):
-                self.stats.unchanged += 1
+            outcome, comment = upsert_comment(session, self.source_id, data)
+            setattr(self.stats, outcome, getattr(self.stats, outcome) + 1)
+            if outcome == "unchanged":
                 return None
-            else:
-                self.stats.updated += 1
-            if comment.content_hash != digest:
-                comment.processed_at = None  # the text changed: analyse it again
-            comment.url = item.url
-            comment.title = title
-            comment.body = body
-            comment.author = item.author
-            comment.published_at = parse_time(item.published_at, tz)
-            comment.official_reply = item.reply or None
-            comment.replied_at = parse_time(item.replied_at, tz)
-            comment.content_hash = digest
-            comment.fetched_at = utcnow()
-            session.flush()
             comment_id = comment.id
             needs_processing = comment.processed_at is None
         # Committed: only now may a worker see the id.

@@ -215,6 +215,8 @@ class Comment(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     official_reply: Mapped[str | None] = mapped_column(Text)
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # 咨询/投诉/建议/… of an imported hotline or mailbox case: which working-day clock applies.
+    request_type: Mapped[str | None] = mapped_column(String(10))
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Filled by analysis; processed_at IS NULL means "still to do" for the sweep.

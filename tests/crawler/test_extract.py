@@ -4,7 +4,7 @@ import pytest
 from parsel import Selector
 
 from crawler.extract import UndecodablePage, decode_body, external_id, text_of
-from crawler.store import parse_time
+from huiying.store import parse_time
 
 
 def test_decode_declared_gbk_and_wrongly_declared_utf8():

@@ -1,0 +1,108 @@
+"""Store first, shared by the crawler and `huiying import`: one upsert per source + external id.
+
+A comment whose text (title + body) changed gets its processed_at cleared, so it is analysed
+again; one whose text and reply are the same is left alone. Callers commit, then enqueue the
+ids of the comments that need processing (huiying.queue.enqueue_comments).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from huiying.models import Comment, utcnow
+
+_CN_DATE = re.compile(r"(\d{4})\s*[年/.-]\s*(\d{1,2})\s*[月/.-]\s*(\d{1,2})\s*日?")
+_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+
+Outcome = Literal["new", "updated", "unchanged"]
+
+
+def parse_time(text: str | None, tz: str) -> datetime | None:
+    """'2026-11-03 10:20', '2026年11月3日 10:20', '2026/11/03' → aware UTC; else None."""
+    if not text:
+        return None
+    date = _CN_DATE.search(text)
+    if not date:
+        return None
+    hour = minute = second = 0
+    clock = _TIME.search(text, date.end())
+    if clock:
+        hour, minute, second = int(clock[1]), int(clock[2]), int(clock[3] or 0)
+    try:
+        local = datetime(int(date[1]), int(date[2]), int(date[3]), hour, minute, second,
+                         tzinfo=ZoneInfo(tz))
+    except ValueError:
+        return None
+    return local.astimezone(ZoneInfo("UTC"))
+
+
+def content_hash(title: str, body: str) -> str:
+    return hashlib.sha256(f"{title}\n{body}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CommentData:
+    """One comment as a source gives it, times already parsed (aware)."""
+
+    external_id: str
+    title: str = ""
+    body: str = ""
+    url: str | None = None
+    author: str | None = None
+    published_at: datetime | None = None
+    reply: str | None = None
+    replied_at: datetime | None = None
+    request_type: str | None = None  # 咨询/投诉/建议/… of hotline and mailbox imports
+
+    @property
+    def digest(self) -> str:
+        return content_hash(self.title.strip(), self.body.strip())
+
+
+def find_comment(session: Session, source_id: int, external_id: str) -> Comment | None:
+    return session.scalar(select(Comment).where(
+        Comment.source_id == source_id, Comment.external_id == external_id))
+
+
+def plan(existing: Comment | None, data: CommentData) -> Outcome:
+    """What `upsert_comment` would do with `data`, given the stored comment (None: none)."""
+    if existing is None:
+        return "new"
+    if (existing.content_hash == data.digest and (existing.official_reply or None) == (data.reply or None)
+            and (existing.request_type or None) == (data.request_type or None)):
+        return "unchanged"
+    return "updated"
+
+
+def upsert_comment(session: Session, source_id: int, data: CommentData) -> tuple[Outcome, Comment]:
+    """Insert or update the comment of `source_id` + `data.external_id` (flushed, not committed)."""
+    comment = find_comment(session, source_id, data.external_id)
+    outcome = plan(comment, data)
+    if outcome == "unchanged":
+        return outcome, comment
+    if comment is None:
+        comment = Comment(source_id=source_id, external_id=data.external_id)
+        session.add(comment)
+    digest = data.digest
+    if comment.content_hash != digest:
+        comment.processed_at = None  # the text changed: analyse it again
+    comment.url = data.url
+    comment.title = data.title.strip()
+    comment.body = data.body.strip()
+    comment.author = data.author
+    comment.published_at = data.published_at
+    comment.official_reply = data.reply or None
+    comment.replied_at = data.replied_at
+    comment.request_type = data.request_type
+    comment.content_hash = digest
+    comment.fetched_at = utcnow()
+    session.flush()
+    return outcome, comment
