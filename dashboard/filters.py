@@ -33,6 +33,7 @@ ACTION_LABELS = {
     "correct": N_("人工纠正"),
     "reclassify": N_("重新归类"),
     "escalate": N_("升级"),
+    "calendar_missing": N_("缺少工作日历"),
 }
 
 

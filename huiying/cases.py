@@ -17,7 +17,14 @@ from analysis import Analysis, analyse_many
 from analysis.fingerprint import containment, is_near_duplicate
 from analysis.routing import Rule
 from analysis.rules import escalate_for_heat
-from huiying.clocks import due_after_hours
+from huiying.clocks import (
+    DEFAULT_TIMEZONE,
+    STATUTORY_WORKING_DAYS,
+    CalendarMissing,
+    WorkCalendar,
+    due_after_hours,
+    due_after_working_days,
+)
 from huiying.models import (
     Case,
     CaseEvent,
@@ -32,9 +39,13 @@ from huiying.models import (
     Topic,
     utcnow,
 )
+from huiying.sources import IMPORT_KIND
 
 # Hours to the first response for 政务舆情 (国办发〔2016〕61号): major within 5 h, others 48 h.
 RESPONSE_HOURS = {Severity.MAJOR: 5, Severity.SERIOUS: 48, Severity.GENERAL: 48}
+# Working days of an imported request type without a period of its own (求助, 举报, …): the
+# longest hotline period, as 12345 rules give most non-咨询 requests (docs/import.md).
+OTHER_REQUEST_WORKING_DAYS = 13
 
 
 def routing_rules(session: Session) -> list[Rule]:
@@ -60,9 +71,10 @@ def enabled_topics(session: Session) -> dict[str, tuple[list[str], list[str]]] |
 
 
 def process_comments(session: Session, ids: Sequence[int], *, engine: str = "default",
-                     router=None, relevance=None) -> int:
+                     router=None, relevance=None, tz: str = DEFAULT_TIMEZONE) -> int:
     """Analyse the still-unprocessed comments among `ids`; return how many were processed.
-    `router` and `relevance`: the installation's own models (None: none / the shipped one)."""
+    `router` and `relevance`: the installation's own models (None: none / the shipped one);
+    `tz`: the installation's time zone (HUIYING_TIMEZONE), where working days are counted."""
     query = select(Comment).where(Comment.id.in_(ids), Comment.processed_at.is_(None))
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         # Two workers given the same id: one takes it, the other skips it.
@@ -78,7 +90,7 @@ def process_comments(session: Session, ids: Sequence[int], *, engine: str = "def
     for comment, result in zip(comments, results, strict=True):
         _store_analysis(comment, result, now)
         if result.relevant and not result.error:
-            _attach_to_case(session, comment, result, departments, now)
+            _attach_to_case(session, comment, result, departments, now, tz)
     session.commit()
     return len(comments)
 
@@ -133,7 +145,7 @@ def _merged_into(session: Session, case: Case | None) -> Case | None:
 
 
 def _attach_to_case(session: Session, comment: Comment, result: Analysis,
-                    departments: dict[str, Department], now: datetime) -> None:
+                    departments: dict[str, Department], now: datetime, tz: str) -> None:
     case = session.scalar(select(Case).where(Case.fingerprint == result.fingerprint))
     how = "相同诉求"
     if case is None:
@@ -143,7 +155,7 @@ def _attach_to_case(session: Session, comment: Comment, result: Analysis,
     if case is None:
         try:
             with session.begin_nested():
-                case = _new_case(session, comment, result, departments, now)
+                case = _new_case(session, comment, result, departments, now, tz)
         except IntegrityError:
             # Another worker created the same case a moment ago: join it instead.
             case = session.scalar(select(Case).where(Case.fingerprint == result.fingerprint))
@@ -176,10 +188,28 @@ def _escalate_for_heat(session: Session, case: Case, now: datetime) -> None:
         case.due_at = due
 
 
+def _first_due(comment: Comment, severity: str, now: datetime, tz: str) -> tuple[datetime | None, dict]:
+    """The due time of a new case, and what to record when the calendar lacks the year.
+
+    An imported hotline or mailbox request with a type runs on statutory working days from
+    its received time; everything else on the 政务舆情 hours from now.
+    """
+    if comment.source.kind == IMPORT_KIND and comment.request_type:
+        days = STATUTORY_WORKING_DAYS.get(comment.request_type, OTHER_REQUEST_WORKING_DAYS)
+        try:
+            return due_after_working_days(comment.published_at or now, days, WorkCalendar(), tz=tz), {}
+        except CalendarMissing as exc:
+            return None, {"note": str(exc), "data": {"year": exc.year, "working_days": days,
+                                                     "request_type": comment.request_type}}
+    # The clock starts when the bureau learns of the matter, not when it was written.
+    return due_after_hours(now, RESPONSE_HOURS[Severity(severity)]), {}
+
+
 def _new_case(session: Session, comment: Comment, result: Analysis,
-              departments: dict[str, Department], now: datetime) -> Case:
+              departments: dict[str, Department], now: datetime, tz: str = DEFAULT_TIMEZONE) -> Case:
     department = departments.get(result.department) if result.department else None
     first_seen = comment.published_at or now
+    due_at, missing = _first_due(comment, result.severity, now, tz)
     case = Case(
         title=(comment.title or result.text_norm[:60])[:300],
         summary=result.text_norm[:500],
@@ -191,8 +221,7 @@ def _new_case(session: Session, comment: Comment, result: Analysis,
         sentiment=result.sentiment,
         sentiment_label=result.label,
         first_seen_at=first_seen,
-        # The clock starts when the bureau learns of the matter, not when it was written.
-        due_at=due_after_hours(now, RESPONSE_HOURS[Severity(result.severity)]),
+        due_at=due_at,
         status=CaseStatus.ASSIGNED if department else CaseStatus.TRIAGE,
         department=department,
     )
@@ -201,6 +230,8 @@ def _new_case(session: Session, comment: Comment, result: Analysis,
     session.add_all(CaseSignature(case_id=case.id, key=key) for key in result.lsh_keys)
     session.add(CaseEvent(case=case, action="create", to_status=CaseStatus.TRIAGE,
                           note=f"由留言 #{comment.id} 生成", data={"comment_id": comment.id}))
+    if missing:  # visibly without a deadline until the calendar knows the year
+        session.add(CaseEvent(case=case, action="calendar_missing", **missing))
     if department:
         session.add(CaseEvent(
             case=case, action="assign", from_status=CaseStatus.TRIAGE,

@@ -19,6 +19,8 @@ from huiying.errors import InputError
 from huiying.models import Source
 
 KINDS = ("board",)
+# Sources filled by `huiying import` (hotline and mailbox exports): stored, never crawled.
+IMPORT_KIND = "import"
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
 
 
@@ -149,7 +151,7 @@ def from_row(config: dict[str, Any], name: str) -> SourceConfig:
 def due_source_names(session, now, default_minutes: int) -> list[str]:
     """Enabled sources whose own interval (or the default) has passed since their last crawl."""
     rows = session.execute(select(Source.name, Source.last_crawled_at, Source.config)
-                           .where(Source.enabled.is_(True))).all()
+                           .where(Source.enabled.is_(True), Source.kind != IMPORT_KIND)).all()
     return [name for name, last, config in rows
             if last is None or now - last >= timedelta(
                 minutes=(config or {}).get("interval_minutes") or default_minutes)]

@@ -28,7 +28,8 @@ def process_comments(ids: list[int]) -> int:
     with session_scope(settings.database_url) as session:
         return process_comment_ids(session, ids, engine=settings.sentiment_engine,
                                    router=installation_router(settings.data_dir),
-                                   relevance=installation_relevance(settings.data_dir))
+                                   relevance=installation_relevance(settings.data_dir),
+                                   tz=settings.timezone)
 
 
 @app.task(acks_late=True)

@@ -339,7 +339,7 @@ def topics_reclassify(as_json: bool) -> None:
         if summary["comments_reanalysed"]:
             process_comments(session, unprocessed_ids(session), engine=settings.sentiment_engine,
                              router=installation_router(settings.data_dir),
-                             relevance=installation_relevance(settings.data_dir))
+                             relevance=installation_relevance(settings.data_dir), tz=settings.timezone)
     _emit(summary, as_json)
 
 

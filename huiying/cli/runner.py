@@ -26,7 +26,7 @@ from huiying.db import session_scope
 from huiying.errors import HuiyingError
 from huiying.models import Case, Comment, CrawlError, Department, Source
 from huiying.settings import Settings
-from huiying.sources import SourceConfig, from_row, load_dir, parse_config, sync
+from huiying.sources import IMPORT_KIND, SourceConfig, from_row, load_dir, parse_config, sync
 
 log = logging.getLogger("huiying.run")
 DRAIN_BATCH = 200
@@ -47,7 +47,8 @@ def sync_sources(settings: Settings, demo_url: str | None = None) -> list[str]:
 
 def enabled_configs(settings: Settings, names: tuple[str, ...] = ()) -> list[SourceConfig]:
     with session_scope(settings.database_url) as session:
-        rows = {r.name: r for r in session.scalars(select(Source).where(Source.enabled.is_(True)))}
+        rows = {r.name: r for r in session.scalars(select(Source).where(
+            Source.enabled.is_(True), Source.kind != IMPORT_KIND))}
         unknown = [n for n in names if n not in rows]
         if unknown:
             raise HuiyingError(f"no enabled source named {', '.join(unknown)}; "
@@ -65,7 +66,8 @@ def drain(settings: Settings) -> int:
                 return total
             done = process_comments(session, ids, engine=settings.sentiment_engine,
                                     router=installation_router(settings.data_dir),
-                                    relevance=installation_relevance(settings.data_dir))
+                                    relevance=installation_relevance(settings.data_dir),
+                                    tz=settings.timezone)
         if done == 0:  # another process holds them; the sweep will see to it
             return total
         total += done
