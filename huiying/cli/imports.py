@@ -1,0 +1,53 @@
+"""`huiying import FILE`: hotline and mailbox exports (xlsx/csv) as comments, then cases (docs/import.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--kind", type=click.Choice(["hotline", "mailbox"]), default="hotline", show_default=True,
+              help="What the export is: 12345 hotline work orders or mailbox (信箱) letters.")
+@click.option("--source", help="Source name to store under (default: the kind).")
+@click.option("--mapping", type=click.Path(path_type=Path),
+              help="YAML file naming this export's headers (docs/import.md).")
+@click.option("--sheet", help="Sheet of an .xlsx file (default: the first).")
+@click.option("--dry-run", is_flag=True, help="Check the file and say what would happen; store nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def import_command(file: Path, kind: str, source: str | None, mapping: Path | None, sheet: str | None,
+                   dry_run: bool, as_json: bool) -> None:
+    """Import a hotline (12345) or mailbox (信箱) export; bad rows go to FILE.rejects.csv."""
+    from huiying.cli import _database
+    from huiying.db import session_scope
+    from huiying.imports import import_file, load_mapping
+    from huiying.queue import check_broker, enqueue_comments
+
+    columns = load_mapping(mapping) if mapping else None
+    settings = _database()
+    if not dry_run:
+        check_broker(settings)
+    with session_scope(settings.database_url) as session:
+        result = import_file(session, file, kind=kind, source=source, mapping=columns, sheet=sheet,
+                             dry_run=dry_run, tz=settings.timezone)
+        if dry_run:
+            session.rollback()
+    # Committed: only now may a worker see the ids.
+    enqueued = enqueue_comments(settings, result.to_process) if result.to_process else 0
+    summary = {**result.summary(), "enqueued": enqueued}
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False))
+        return
+    verb = "would be" if dry_run else "were"
+    click.echo(f"{file.name}: {result.rows} rows; {result.new} new, {result.updated} updated and "
+               f"{result.unchanged} unchanged {verb} stored under source '{result.source}', "
+               f"{len(result.rejects)} rejected.")
+    for reject in result.rejects:
+        click.echo(f"  line {reject.line}: {reject.reason}")
+    if result.rejects_file:
+        click.echo(f"Rejected rows {'would be' if dry_run else 'are'} in {result.rejects_file}.")
+    if result.dropped_columns:
+        click.echo(f"Column {', '.join(result.dropped_columns)} not stored: {summary['phone']}.")
