@@ -39,7 +39,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
-    from dashboard import admin, auth, cases, db, filters, health, i18n, permissions, security, workflow
+    from dashboard import (
+        admin,
+        auth,
+        cases,
+        db,
+        filters,
+        health,
+        i18n,
+        permissions,
+        reports,
+        security,
+        workflow,
+    )
 
     db.init_app(app)
     i18n.init_app(app)
@@ -53,6 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(cases.bp)
     app.register_blueprint(workflow.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(reports.bp)
     app.register_blueprint(health.bp)
     app.add_url_rule("/", "index", lambda: redirect(url_for("cases.index")))
     security.init_app(app)  # last: it wraps the registered login view

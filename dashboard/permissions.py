@@ -2,7 +2,8 @@
 
 Department users see the cases assigned to their department; admin, press office and
 leaders see all. A case one may not see is reported as missing (404), never as forbidden.
-Only the admin edits the topic taxonomy; admin and press office correct the analysis.
+Only the admin edits the topic taxonomy; admin and press office correct the analysis; admin,
+press office and leaders read the reports (the whole bureau's figures).
 Acting on a case (the 办理 panel) follows huiying/workflow.py's rules table: leaders act on
 nothing, department users only on their own department's cases.
 """
@@ -26,6 +27,7 @@ SEE_ALL_CASES = {Role.ADMIN, Role.PRESS, Role.LEADER}
 MANAGE_TOPICS = (Role.ADMIN,)
 CORRECT_ANALYSIS = (Role.ADMIN, Role.PRESS)
 ACT_ON_CASES = (Role.ADMIN, Role.PRESS, Role.DEPARTMENT)
+READ_REPORTS = (Role.ADMIN, Role.PRESS, Role.LEADER)  # the whole bureau's figures
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -76,6 +78,10 @@ def can_correct(user: Any) -> bool:
     return user.is_authenticated and user.role in CORRECT_ANALYSIS
 
 
+def can_read_reports(user: Any) -> bool:
+    return user.is_authenticated and user.role in READ_REPORTS
+
+
 def allowed_actions(case: Case, user: Any) -> list[workflow.Action]:
     """The workflow actions `user` may take on `case` (which they can see) now."""
     if not user.is_authenticated or user.role not in ACT_ON_CASES:
@@ -85,4 +91,5 @@ def allowed_actions(case: Case, user: Any) -> list[workflow.Action]:
 
 def init_app(app: Flask) -> None:
     """Templates ask these questions instead of comparing roles themselves."""
-    app.jinja_env.globals.update(can_manage_topics=can_manage_topics, can_correct=can_correct)
+    app.jinja_env.globals.update(can_manage_topics=can_manage_topics, can_correct=can_correct,
+                                 can_read_reports=can_read_reports)

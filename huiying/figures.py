@@ -1,0 +1,279 @@
+"""The monthly response-rate figures the leadership reads (docs/figures.md).
+
+`monthly()` counts the cases first seen in one local month and keeps, behind every number,
+the ids of the cases it counted, so any figure can be traced back to the cases themselves.
+Pure reading: nothing here writes to the database.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from huiying.errors import InputError
+from huiying.masking import mask_text
+from huiying.models import Case, CaseEvent, CaseStatus, Department, Severity, utcnow
+from huiying.workflow import Action
+
+# Set aside by the press office: nobody owes these an answer.
+NOT_TO_ANSWER = frozenset({CaseStatus.REJECTED, CaseStatus.MERGED})
+# Finished without an answer still being owed (a closed case was answered before closing).
+DONE = frozenset({CaseStatus.CLOSED, CaseStatus.REJECTED, CaseStatus.MERGED})
+NO_DEPARTMENT = "未分派"
+NO_TOPIC = "未归类"
+MONTH = re.compile(r"(\d{4})-(\d{2})")
+
+
+def parse_month(text: str) -> date:
+    """'2026-10' → date(2026, 10, 1); anything else is an InputError of one sentence."""
+    match = MONTH.fullmatch((text or "").strip())
+    if not match or not 1 <= int(match.group(2)) <= 12 or not 1970 <= int(match.group(1)) <= 9998:
+        raise InputError(f"the month must look like 2026-10 (YYYY-MM, from 1970 on), got {text!r}.")
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def previous_month(today: date) -> date:
+    return date(today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1)
+
+
+def month_bounds(month: date, tz: str) -> tuple[datetime, datetime]:
+    """The UTC instants at which the local month starts and the next one starts."""
+    zone = ZoneInfo(tz)
+    start = datetime(month.year, month.month, 1, tzinfo=zone)
+    end = datetime.combine(next_month(month), datetime.min.time(), tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class CaseLine:
+    """One case of the month as the 明细 sheet lists it (title already masked)."""
+
+    id: int
+    title: str
+    department: str
+    status: str
+    severity: str
+    topic: str
+    first_seen_at: datetime
+    created_at: datetime
+    due_at: datetime | None
+    replied_at: datetime | None  # the first reply event, if given by the time of the report
+    on_time: bool | None  # that reply's data.on_time; None without a reply
+    needs_answer: bool
+    overdue_unanswered: bool
+
+    @property
+    def replied(self) -> bool:
+        return self.needs_answer and self.replied_at is not None
+
+    @property
+    def response_hours(self) -> float | None:
+        """Hours from the case's creation (when its clock started) to its first reply."""
+        if not self.replied:
+            return None
+        return (self.replied_at - self.created_at).total_seconds() / 3600
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The figures of a set of cases (all of the month, or one department's), with ids."""
+
+    name: str
+    total: list[int]
+    needing_answer: list[int]
+    replied: list[int]
+    on_time: list[int]
+    overdue_unanswered: list[int]
+    response_hours: dict[int, float]
+    by_status: dict[str, list[int]]
+
+    @classmethod
+    def of(cls, name: str, lines: Iterable[CaseLine]) -> Figures:
+        lines = sorted(lines, key=lambda line: line.id)
+        return cls(
+            name=name,
+            total=[line.id for line in lines],
+            needing_answer=[line.id for line in lines if line.needs_answer],
+            replied=[line.id for line in lines if line.replied],
+            on_time=[line.id for line in lines if line.replied and line.on_time],
+            overdue_unanswered=[line.id for line in lines if line.overdue_unanswered],
+            response_hours={line.id: line.response_hours for line in lines if line.replied},
+            by_status=_grouped(lines, lambda line: line.status, [str(s) for s in CaseStatus]),
+        )
+
+    @property
+    def response_rate(self) -> float | None:
+        return _ratio(self.replied, self.needing_answer)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return _ratio(self.on_time, self.replied)
+
+    @property
+    def mean_response_hours(self) -> float | None:
+        hours = list(self.response_hours.values())
+        return statistics.fmean(hours) if hours else None
+
+    @property
+    def median_response_hours(self) -> float | None:
+        hours = list(self.response_hours.values())
+        return statistics.median(hours) if hours else None
+
+    def as_dict(self) -> dict[str, Any]:
+        def ids(values: list[int]) -> dict[str, Any]:
+            return {"count": len(values), "case_ids": values}
+
+        return {
+            "name": self.name,
+            "total": ids(self.total),
+            "needing_answer": ids(self.needing_answer),
+            "replied": ids(self.replied),
+            "on_time": ids(self.on_time),
+            "overdue_unanswered": ids(self.overdue_unanswered),
+            "response_rate": _round(self.response_rate, 4),
+            "on_time_rate": _round(self.on_time_rate, 4),
+            "mean_response_hours": _round(self.mean_response_hours, 1),
+            "median_response_hours": _round(self.median_response_hours, 1),
+            "response_hours": {str(k): round(v, 2) for k, v in self.response_hours.items()},
+            "by_status": {status: ids(values) for status, values in self.by_status.items()},
+        }
+
+
+@dataclass(frozen=True)
+class MonthlyReport:
+    month: date
+    timezone: str
+    start: datetime  # UTC, inclusive
+    end: datetime  # UTC, exclusive
+    as_of: datetime  # when the report was made: replies after it do not count
+    overall: Figures
+    by_department: list[Figures]
+    by_status: dict[str, list[int]]
+    by_severity: dict[str, list[int]]
+    by_topic: dict[str, list[int]]
+    cases: list[CaseLine] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return self.month.strftime("%Y-%m")
+
+    def local(self, value: datetime | None) -> datetime | None:
+        return value.astimezone(ZoneInfo(self.timezone)) if value else None
+
+    def as_dict(self, base_url: str | None = None) -> dict[str, Any]:
+        def counted(groups: dict[str, list[int]]) -> dict[str, Any]:
+            return {name: {"count": len(ids), "case_ids": ids} for name, ids in groups.items()}
+
+        def iso(value: datetime | None) -> str | None:
+            return self.local(value).isoformat() if value else None
+
+        return {
+            "month": self.label,
+            "timezone": self.timezone,
+            "from": iso(self.start),
+            "to": iso(self.end),
+            "as_of": iso(self.as_of),
+            "overall": self.overall.as_dict(),
+            "by_department": [figures.as_dict() for figures in self.by_department],
+            "by_status": counted(self.by_status),
+            "by_severity": counted(self.by_severity),
+            "by_topic": counted(self.by_topic),
+            "cases": [{
+                "id": line.id, "title": line.title, "department": line.department,
+                "status": line.status, "severity": line.severity, "topic": line.topic,
+                "first_seen_at": iso(line.first_seen_at), "created_at": iso(line.created_at),
+                "due_at": iso(line.due_at), "replied_at": iso(line.replied_at),
+                "on_time": line.on_time, "needs_answer": line.needs_answer,
+                "response_hours": _round(line.response_hours, 2),
+                "overdue_unanswered": line.overdue_unanswered,
+                **({"link": case_link(base_url, line.id)} if base_url else {}),
+            } for line in self.cases],
+        }
+
+
+def case_link(base_url: str, case_id: int) -> str:
+    return f"{base_url.rstrip('/')}/cases/{case_id}"
+
+
+def monthly(session: Session, month: date, tz: str, *, now: datetime | None = None) -> MonthlyReport:
+    """The figures of the cases first seen in the local month `month` (its first day), as of
+    `now` (default: the present): cases and replies later than `now` do not count; an unanswered
+    case is overdue when its due time passed before the month's end or `now`, the earlier."""
+    now = now or utcnow()
+    start, end = month_bounds(month, tz)
+    in_month = (Case.first_seen_at >= start) & (Case.first_seen_at < end) & (Case.first_seen_at <= now)
+    cases = session.scalars(select(Case).where(in_month).options(selectinload(Case.department))
+                            .order_by(Case.id)).all()
+    first_reply: dict[int, CaseEvent] = {}
+    replies = session.scalars(
+        select(CaseEvent).join(Case, CaseEvent.case_id == Case.id)
+        .where(in_month, CaseEvent.action == Action.REPLY, CaseEvent.at <= now)
+        .order_by(CaseEvent.at, CaseEvent.id))
+    for event in replies:
+        first_reply.setdefault(event.case_id, event)
+    cutoff = min(end, now)
+    lines = [_line(case, first_reply.get(case.id), cutoff) for case in cases]
+
+    department_order = {name: n for n, name in enumerate(
+        session.scalars(select(Department.name).order_by(Department.id)))}
+    departments = sorted({line.department for line in lines},
+                         key=lambda name: (name == NO_DEPARTMENT, department_order.get(name, 0), name))
+    return MonthlyReport(
+        month=month, timezone=tz, start=start, end=end, as_of=now,
+        overall=Figures.of("全部", lines),
+        by_department=[Figures.of(name, (line for line in lines if line.department == name))
+                       for name in departments],
+        by_status=_grouped(lines, lambda line: line.status, [str(s) for s in CaseStatus]),
+        by_severity=_grouped(lines, lambda line: line.severity, [str(s) for s in Severity]),
+        by_topic=_grouped(lines, lambda line: line.topic, []),
+        cases=lines,
+    )
+
+
+def _line(case: Case, reply: CaseEvent | None, cutoff: datetime) -> CaseLine:
+    needs_answer = case.status not in NOT_TO_ANSWER
+    return CaseLine(
+        id=case.id,
+        title=mask_text(case.title),
+        department=case.department.name if case.department else NO_DEPARTMENT,
+        status=case.status,
+        severity=case.severity,
+        topic=case.topic or NO_TOPIC,
+        first_seen_at=case.first_seen_at,
+        created_at=case.created_at,
+        due_at=case.due_at,
+        replied_at=reply.at if reply else None,
+        on_time=bool((reply.data or {}).get("on_time")) if reply else None,
+        needs_answer=needs_answer,
+        overdue_unanswered=(reply is None and case.status not in DONE and case.due_at is not None
+                            and case.due_at < cutoff),
+    )
+
+
+def _grouped(lines: Iterable[CaseLine], key, order: list[str]) -> dict[str, list[int]]:
+    """Case ids by `key`: the names of `order` first (also when empty), then the rest by count."""
+    groups: dict[str, list[int]] = {name: [] for name in order}
+    for line in lines:
+        groups.setdefault(key(line), []).append(line.id)
+    extra = sorted((name for name in groups if name not in order), key=lambda n: (-len(groups[n]), n))
+    return {name: groups[name] for name in [*order, *extra]}
+
+
+def _ratio(part: list[int], whole: list[int]) -> float | None:
+    return len(part) / len(whole) if whole else None
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
