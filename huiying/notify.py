@@ -18,7 +18,7 @@ import ssl
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from functools import partial
@@ -44,6 +44,8 @@ from huiying.models import (
     utcnow,
 )
 from huiying.settings import Settings
+from huiying.trends import hot_words_of_period
+from huiying.workflow import Action
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,7 @@ class Kind(enum.StrEnum):
     SPIKE = "spike"  # many negative comments within an hour
     REMIND = "remind"  # the deadline is near
     OVERDUE = "overdue"  # 催办: the deadline has passed
+    BRIEF = "brief"  # 舆情日报: the day before, once a day
 
 
 # Events and cases older than this are not looked at again: the scan stays cheap.
@@ -72,6 +75,8 @@ SEND_BATCH = 200
 EXCERPT_CHARS = 200
 KEY_CHARS = 200  # Notification.key
 SMTP_TIMEOUT = 30
+BRIEF_HOT_WORDS = 5
+BRIEF_OVERDUE_LISTED = 10
 FOOTER = "此邮件由回应舆情系统自动发送，请勿直接回复。"
 
 
@@ -94,7 +99,8 @@ def scan(session: Session, settings: Settings, now: datetime | None = None) -> d
     people = _Recipients(session)
     text = _Texts(session, settings, now)
     facts = [*_assignments(session, people, text, now), *_alerts(session, people, text, now),
-             *_spike(session, settings, people, text, now), *_deadlines(session, people, text, now)]
+             *_spike(session, settings, people, text, now), *_deadlines(session, people, text, now),
+             *_briefing(settings, people, text, now)]
     created = _store(session, facts, now)
     session.commit()
     if any(created.values()):
@@ -152,9 +158,14 @@ def _alerts(session: Session, people: _Recipients, text: _Texts, now: datetime) 
                             partial(text.alert, case, level))
 
 
+def _published():
+    """When a comment was written: its publication date, else when it was fetched."""
+    return func.coalesce(Comment.published_at, Comment.fetched_at)
+
+
 def _spike(session: Session, settings: Settings, people: _Recipients, text: _Texts,
            now: datetime) -> Iterator[_Fact]:
-    when = func.coalesce(Comment.published_at, Comment.fetched_at)
+    when = _published()
     rows = session.execute(
         select(Comment.case_id, func.count(Comment.id))
         .where(Comment.relevant.is_(True), Comment.sentiment_label == "negative",
@@ -183,6 +194,23 @@ def _deadlines(session: Session, people: _Recipients, text: _Texts, now: datetim
             # A case nobody has been assigned yet is the press office's to route.
             yield _Fact(Kind.REMIND, f"remind:{case.id}:{due}", department or people.press_office(),
                         case.id, partial(text.reminder, case))
+
+
+def _briefing(settings: Settings, people: _Recipients, text: _Texts, now: datetime) -> Iterator[_Fact]:
+    """From settings.brief_hour (local time) on: the briefing of the local day before, once."""
+    local = now.astimezone(text.zone)
+    if local.hour < settings.brief_hour:
+        return
+    day = local.date() - timedelta(days=1)
+    yield _Fact(Kind.BRIEF, f"brief:{day.isoformat()}", people.press_office(), None,
+                partial(text.brief, day))
+
+
+def _day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The UTC instants at which the local day starts and the next one starts."""
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def _key(fact_key: str, recipient: str) -> str:
@@ -292,6 +320,12 @@ class _Texts:
             f"查看与办理：{self.link(case)}",
         ])
 
+    def listed(self, case: Case, extra: str = "") -> str:
+        return f"· #{case.id} {mask_text(case.title)}{extra}：{self.link(case)}"
+
+    def percent(self, part: int, whole: int) -> str:
+        return f"{part / whole:.1%}" if whole else "—"
+
     def mail(self, greeting: str, lead: str, details: str) -> str:
         return f"{greeting}：\n\n{lead}\n\n{details}\n\n{FOOTER}\n"
 
@@ -317,7 +351,7 @@ class _Texts:
         lines = ["负面留言较多的案件："]
         for count, case_id in by_case:
             case = self.session.get(Case, case_id)
-            lines.append(f"· #{case_id} {mask_text(case.title)}（{count} 条）：{self.link(case)}")
+            lines.append(self.listed(case, f"（{count} 条）"))
         lines.append(f"\n舆情列表：{self.settings.base_url}/cases/")
         return (f"【回应】负面舆情激增：近1小时 {total} 条", self.mail("宣传办", lead, "\n".join(lines)))
 
@@ -336,6 +370,54 @@ class _Texts:
                 "请立即办理并回应，如需延期请按程序申请。")
         return (f"【回应】催办：{mask_text(case.title)} 已超过办理时限",
                 self.mail(greeting, lead, self.facts(case)))
+
+    def brief(self, day: date) -> tuple[str, str]:
+        """舆情日报 of the local `day`; an empty day says so in a few lines."""
+        start, end = _day_bounds(day, self.zone)
+        lead = f"{day.isoformat()}（{self.local(start)} 至 {self.local(end)}）舆情概况如下。"
+        sections = [*self.brief_cases(start, end), *self.brief_comments(start, end),
+                    *self.brief_overdue(), *self.brief_replies(start, end), self.brief_words(end),
+                    "", f"舆情看板：{self.settings.base_url}/"]
+        return f"【回应】舆情日报 {day.isoformat()}", self.mail("宣传办", lead, "\n".join(sections))
+
+    def brief_cases(self, start: datetime, end: datetime) -> list[str]:
+        cases = list(self.session.scalars(select(Case).where(
+            Case.created_at >= start, Case.created_at < end).order_by(Case.id)))
+        if not cases:
+            return ["一、新增案件：昨日无新增案件"]
+        levels = Counter(case.severity for case in cases)
+        by_level = "、".join(f"{level} {levels[level]}" for level in Severity)
+        return [f"一、新增案件：{len(cases)} 件（{by_level}）",
+                *(self.listed(case, f"【{case.severity}】") for case in cases
+                  if case.severity in ALERT_SEVERITIES)]
+
+    def brief_comments(self, start: datetime, end: datetime) -> list[str]:
+        when, negative_only = _published(), Comment.sentiment_label == "negative"
+        total, negative = self.session.execute(
+            select(func.count(Comment.id), func.count(Comment.id).filter(negative_only))
+            .where(Comment.relevant.is_(True), when >= start, when < end)).one()
+        return [f"二、相关留言：{total} 条，其中负面 {negative} 条（占 {self.percent(negative, total)}）"]
+
+    def brief_overdue(self) -> list[str]:
+        cases = list(self.session.scalars(select(Case).where(
+            Case.status.not_in(DONE_STATUSES), Case.due_at.is_not(None), Case.due_at <= self.now)
+            .order_by(Case.due_at, Case.id)))
+        return [f"三、当前超时未回复：{len(cases)} 件",
+                *(self.listed(case, f"（时限 {self.local(case.due_at)}）")
+                  for case in cases[:BRIEF_OVERDUE_LISTED])]
+
+    def brief_replies(self, start: datetime, end: datetime) -> list[str]:
+        first: dict[int, CaseEvent] = {}
+        for event in self.session.scalars(select(CaseEvent).where(
+                CaseEvent.action == Action.REPLY, CaseEvent.at >= start, CaseEvent.at < end)
+                .order_by(CaseEvent.at, CaseEvent.id)):
+            first.setdefault(event.case_id, event)
+        on_time = sum(bool((event.data or {}).get("on_time")) for event in first.values())
+        return [f"四、昨日回复：{len(first)} 件，其中按时 {on_time} 件、超时 {len(first) - on_time} 件"]
+
+    def brief_words(self, end: datetime) -> str:
+        found = hot_words_of_period(self.session, end, days=1, top_k=BRIEF_HOT_WORDS)["words"]
+        return f"五、昨日热词：{'、'.join(w['word'] for w in found) or '无'}"
 
 
 # --- sending --------------------------------------------------------------------------------

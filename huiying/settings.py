@@ -26,7 +26,7 @@ KNOWN_VARIABLES = frozenset(PREFIX + name for name in (
     "ENV", "DATA_DIR", "DATABASE_URL", "BROKER_URL", "SECRET_KEY", "TIMEZONE", "LOG_LEVEL",
     "SOURCES_DIR", "CRAWL_INTERVAL", "CRAWL_TIMEOUT", "SWEEP_INTERVAL", "SENTIMENT_ENGINE",
     "SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASSWORD", "SMTP_FROM", "SMTP_STARTTLS",
-    "WEB_HOST", "WEB_PORT", "BASE_URL", "NEGATIVE_SPIKE",
+    "WEB_HOST", "WEB_PORT", "BASE_URL", "NEGATIVE_SPIKE", "BRIEF_HOUR",
     "NEW_PASSWORD", "ADMIN_PASSWORD",
     "TEST_DATABASE_URL", "TEST_REDIS_URL", "TEST_PG_ADMIN", "SHARED_DATA",
 ))
@@ -39,7 +39,8 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value.strip()
 
 
-def _int(name: str, default: int, *, minimum: int = 0, unit: str = "") -> int:
+def _int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None,
+         unit: str = "") -> int:
     raw = _env(name)
     if raw is None:
         return default
@@ -51,6 +52,8 @@ def _int(name: str, default: int, *, minimum: int = 0, unit: str = "") -> int:
         ) from None
     if value < minimum:
         raise SettingsError(f"{PREFIX}{name} must be at least {minimum}, got {value}.")
+    if maximum is not None and value > maximum:
+        raise SettingsError(f"{PREFIX}{name} must be at most {maximum}, got {value}.")
     return value
 
 
@@ -100,6 +103,8 @@ class Settings:
     base_url: str = "http://127.0.0.1:8080"
     # More negative relevant comments than this within an hour alert the press office.
     negative_spike: int = 10
+    # The local hour (HUIYING_TIMEZONE) from which the daily briefing of the day before is sent.
+    brief_hour: int = 8
     log_level: str = "INFO"
 
     @property
@@ -215,5 +220,6 @@ def load() -> Settings:
         web_port=_int("WEB_PORT", 8080, minimum=1, unit="port"),
         base_url=base_url,
         negative_spike=_int("NEGATIVE_SPIKE", 10, minimum=1, unit="comments"),
+        brief_hour=_int("BRIEF_HOUR", 8, minimum=0, maximum=23, unit="hours (0-23)"),
         log_level=log_level,
     )

@@ -75,7 +75,7 @@ def reclassify_topics() -> dict[str, int]:
 @app.task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True,
           retry_jitter=True, max_retries=5)
 def scan_notifications() -> dict[str, int]:
-    """Turn new facts (assignments, alerts, spikes, deadlines) into notification rows."""
+    """Turn new facts (assignments, alerts, spikes, deadlines, the daily briefing) into rows."""
     with session_scope(settings.database_url) as session:
         created = scan(session, settings)
     if any(created.values()):

@@ -347,7 +347,7 @@ def topics_reclassify(as_json: bool) -> None:
 
 @cli.group()
 def notify() -> None:
-    """Email notifications: assignments, alerts, reminders and 催办."""
+    """Email notifications: assignments, alerts, reminders, 催办 and the daily briefing."""
 
 
 @notify.command("run")

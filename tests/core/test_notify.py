@@ -3,7 +3,7 @@ receives what is sent, failures back off and give up."""
 
 import logging
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -13,7 +13,17 @@ from huiying import settings as settings_module
 from huiying.cases import process_comments
 from huiying.db import session_scope
 from huiying.errors import SettingsError
-from huiying.models import Case, CaseEvent, CaseStatus, Comment, Department, Notification, User, utcnow
+from huiying.models import (
+    Case,
+    CaseEvent,
+    CaseStatus,
+    Comment,
+    Department,
+    Notification,
+    Source,
+    User,
+    utcnow,
+)
 from huiying.notify import scan, send_pending
 from huiying.users import create_user
 from tests.conftest import clean_env, free_port, huiying, last_json
@@ -69,6 +79,15 @@ def smtp(settings, port):
     return replace(settings, smtp_host="127.0.0.1", smtp_port=port)
 
 
+def news(created):
+    """The counts without the daily briefing: that one depends on the clock alone (tests below)."""
+    return {kind: n for kind, n in created.items() if kind != "brief"}
+
+
+def not_brief(mails):
+    return [m for m in mails if "舆情日报" not in m["Subject"]]
+
+
 def test_assignment_and_alert_are_created_once(database, office):
     ids = process(database, ROUTINE, MAJOR)
     created = run_scan(database, office)
@@ -84,7 +103,7 @@ def test_assignment_and_alert_are_created_once(database, office):
         event_id = session.scalar(select(CaseEvent.id).where(CaseEvent.action == "assign"))
     assert rows(database, "assign")[0].key == f"assign:{event_id}:{DEPARTMENT_MAIL}"
 
-    assert set(run_scan(database, office).values()) == {0}  # nothing new: nothing created
+    assert set(news(run_scan(database, office)).values()) == {0}  # nothing new: nothing created
 
 
 def test_an_assignment_by_anyone_is_announced_and_an_escalation_alerts(database, office):
@@ -104,7 +123,7 @@ def test_an_assignment_by_anyone_is_announced_and_an_escalation_alerts(database,
     assert created["assign"] == 2 and created["alert"] == 1
     assert {n.recipient for n in rows(database, "assign")} == {DEPARTMENT_MAIL, CLERK_MAIL}
     assert rows(database, "alert")[0].key.startswith(f"alert:{case_id}:较大:")
-    assert set(run_scan(database, office).values()) == {0}
+    assert set(news(run_scan(database, office)).values()) == {0}
 
 
 def test_reminder_before_and_催办_after_the_deadline(database, office):
@@ -129,7 +148,7 @@ def test_reminder_before_and_催办_after_the_deadline(database, office):
     # A case answered is left alone.
     with session_scope(database) as session:
         session.get(Case, ids[ROUTINE[0]]).status = "已回复"
-    assert set(run_scan(database, office, now=due + timedelta(hours=30)).values()) == {0}
+    assert set(news(run_scan(database, office, now=due + timedelta(hours=30))).values()) == {0}
 
 
 def test_negative_spike_alerts_the_press_office_once_an_hour(database, office):
@@ -179,7 +198,7 @@ def test_emails_arrive_in_chinese_with_personal_data_masked(database, office, sm
 
     assert due.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M") in body
 
-    (alert,) = mailbox.to(PRESS_MAIL)
+    (alert,) = not_brief(mailbox.to(PRESS_MAIL))
     assert alert["Subject"] == f"【回应】重大舆情预警：{MAJOR[0]}"
     assert "请立即研判处置" in alert.get_content()
     assert not mailbox.to("gone@edu.example.cn")
@@ -196,7 +215,7 @@ def test_a_request_to_act_on_a_case_done_meanwhile_is_skipped(database, office, 
     result = run_send(database, smtp(office, port))
     assert result["skipped"] == len([n for n in rows(database) if n.case_id == ids[ROUTINE[0]]])
     assert not [m for m in mailbox.to(DEPARTMENT_MAIL) if ROUTINE[0] in m["Subject"]]
-    assert [m["Subject"] for m in mailbox.to(PRESS_MAIL)] == [f"【回应】重大舆情预警：{MAJOR[0]}"]
+    assert [m["Subject"] for m in not_brief(mailbox.to(PRESS_MAIL))] == [f"【回应】重大舆情预警：{MAJOR[0]}"]
     assert {n.status for n in rows(database) if n.case_id == ids[ROUTINE[0]]} == {"skipped"}
 
 
@@ -280,8 +299,137 @@ def test_the_notify_commands(tmp_path, smtp_server):
                         .values(email=DEPARTMENT_MAIL))
     process(url, ROUTINE)
     summary = last_json(huiying("notify", "run", "--json", env=env).stdout)
-    assert summary == {"assign": 1, "alert": 0, "spike": 0, "remind": 0, "overdue": 0,
+    # No press officer with an address here: no briefing, whatever the hour.
+    assert summary == {"assign": 1, "alert": 0, "spike": 0, "remind": 0, "overdue": 0, "brief": 0,
                        "sent": 1, "retrying": 0, "failed": 0, "skipped": 0, "pending": 0}
     assert mailbox.to(DEPARTMENT_MAIL)
     again = huiying("notify", "run", env=env).stdout
     assert "assign: 0" in again and "sent: 0" in again
+
+
+# --- the daily briefing (舆情日报) ---------------------------------------------------------------
+
+BRIEF_NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # 09:00 on 2026-11-25 in Asia/Shanghai
+DAY_START = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)  # 2026-11-24 00:00 local
+DAY_END = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)  # 2026-11-25 00:00 local
+BOSS_MAIL = "boss@edu.example.cn"
+PHONE_TITLE = "家长13812345678反映食堂问题"
+
+
+def add_case(session, n, title, severity, created, status=CaseStatus.TRIAGE, due=None):
+    case = Case(title=title, fingerprint=f"brief-{n}", severity=severity, status=status,
+                first_seen_at=created, created_at=created, due_at=due)
+    session.add(case)
+    return case
+
+
+def reply_event(session, case, at, on_time):
+    session.add(CaseEvent(case=case, action="reply", at=at, note="已答复。", data={"on_time": on_time}))
+
+
+def add_comment(session, n, text, *, relevant=True, negative=False, published=None, fetched=None):
+    source = session.scalar(select(Source).where(Source.name == "t")) or Source(name="t")
+    session.add(Comment(source=source, external_id=f"brief-{n}", title=text, text_norm=text,
+                        content_hash=f"brief-{n}", relevant=relevant, published_at=published,
+                        fetched_at=fetched or BRIEF_NOW, processed_at=BRIEF_NOW,
+                        sentiment_label="negative" if negative else "positive"))
+
+
+def a_busy_day(url):
+    """2026-11-24 local: four new cases (one 重大, one 较大 with a phone number in its title),
+    five relevant comments (two negative), two cases answered (one late); one case overdue now."""
+    noon = DAY_START + timedelta(hours=12)
+    with session_scope(url) as session:
+        add_case(session, 1, MAJOR[0], "重大", noon)
+        add_case(session, 2, PHONE_TITLE, "较大", noon, due=BRIEF_NOW + timedelta(days=1))
+        answered = add_case(session, 3, "招生划片咨询", "一般", noon, CaseStatus.REPLIED)
+        add_case(session, 4, "午夜来信", "一般", DAY_START)  # 00:00 local: the day's first instant
+        add_case(session, 5, "今天的新案件", "较大", DAY_END)  # 00:00 on the 25th: not yesterday's
+        late = add_case(session, 6, "前天的案件", "一般", DAY_START - timedelta(hours=20), CaseStatus.REPLIED,
+                        due=DAY_START + timedelta(hours=2))
+        add_case(session, 7, "校车停运无人答复", "一般", DAY_START - timedelta(days=4), CaseStatus.ASSIGNED,
+                 due=DAY_START + timedelta(hours=16))
+        reply_event(session, answered, noon + timedelta(hours=1), True)
+        reply_event(session, late, DAY_START - timedelta(hours=6), True)  # the day before: not counted
+        reply_event(session, late, noon + timedelta(hours=2), False)
+        texts = ["校车停运了孩子怎么上学", "校车司机换人了吗", "校车停运通知太晚", "食堂价格太贵"]
+        for n, text in enumerate(texts):
+            add_comment(session, n, text, negative=n < 2, published=noon + timedelta(minutes=n))
+        add_comment(session, 10, "校车又晚点了", fetched=noon)  # no date: when it was fetched
+        add_comment(session, 11, "校车校车", relevant=False, negative=True, published=noon)
+        add_comment(session, 12, "今天校车", negative=True, published=DAY_END + timedelta(minutes=5))
+        session.flush()
+        return {case.title: case.id for case in session.scalars(select(Case))}
+
+
+@pytest.fixture
+def press_office(database, office):
+    with session_scope(database) as session:
+        create_user(session, "boss", "password-123", "admin", email=BOSS_MAIL)
+    return replace(office, brief_hour=8)  # the default, whatever the environment says
+
+
+def test_the_briefing_comes_once_a_day_from_the_hour_on(database, press_office):
+    before = datetime(2026, 11, 24, 23, 59, tzinfo=UTC)  # 07:59 local
+    assert run_scan(database, press_office, now=before)["brief"] == 0
+    assert run_scan(database, press_office, now=BRIEF_NOW)["brief"] == 2  # one per press officer
+    assert [(n.recipient, n.key, n.case_id) for n in rows(database, "brief")] == [
+        (PRESS_MAIL, f"brief:2026-11-24:{PRESS_MAIL}", None),
+        (BOSS_MAIL, f"brief:2026-11-24:{BOSS_MAIL}", None)]
+    assert rows(database, "brief")[0].subject == "【回应】舆情日报 2026-11-24"
+    assert run_scan(database, press_office, now=BRIEF_NOW + timedelta(hours=14))["brief"] == 0  # 23:00
+    next_day = datetime(2026, 11, 26, 0, 0, tzinfo=UTC)  # 08:00 local on the 26th
+    assert run_scan(database, press_office, now=next_day - timedelta(minutes=1))["brief"] == 0
+    assert run_scan(database, press_office, now=next_day)["brief"] == 2
+    assert {n.key for n in rows(database, "brief")} >= {f"brief:2026-11-25:{BOSS_MAIL}"}
+    later = replace(press_office, brief_hour=10)
+    assert run_scan(database, later, now=next_day + timedelta(days=1, hours=1))["brief"] == 0  # 09:00
+    assert run_scan(database, later, now=next_day + timedelta(days=1, hours=2))["brief"] == 2  # 10:00
+
+
+def test_the_briefing_counts_the_day_before_and_arrives_in_chinese(database, press_office, smtp_server):
+    mailbox, port = smtp_server
+    ids = a_busy_day(database)
+    run_scan(database, press_office, now=BRIEF_NOW)
+    run_send(database, smtp(press_office, port), now=BRIEF_NOW)
+    (mail,) = [m for m in mailbox.to(BOSS_MAIL) if "舆情日报" in m["Subject"]]
+    assert mail["Subject"] == "【回应】舆情日报 2026-11-24"
+    body = mail.get_content()
+    link = "https://yq.edu.example.cn/cases/{}".format
+    assert body.startswith("宣传办：\n\n2026-11-24（2026-11-24 00:00 至 2026-11-25 00:00）舆情概况如下。")
+    lines = body.splitlines()
+    assert "一、新增案件：4 件（重大 1、较大 1、一般 2）" in lines
+    assert f"· #{ids[MAJOR[0]]} {MAJOR[0]}【重大】：{link(ids[MAJOR[0]])}" in lines
+    phone = ids[PHONE_TITLE]
+    assert f"· #{phone} 家长138****5678反映食堂问题【较大】：{link(phone)}" in lines
+    assert "13812345678" not in body and "今天的新案件" not in body
+    assert "二、相关留言：5 条，其中负面 2 条（占 40.0%）" in lines
+    assert "三、当前超时未回复：1 件" in lines
+    assert f"· #{ids['校车停运无人答复']} 校车停运无人答复（时限 2026-11-24 16:00）：" \
+           f"{link(ids['校车停运无人答复'])}" in lines
+    assert "四、昨日回复：2 件，其中按时 1 件、超时 1 件" in lines
+    (words,) = [line for line in lines if line.startswith("五、昨日热词：")]
+    assert words.startswith("五、昨日热词：校车") and len(words.split("：")[1].split("、")) <= 5
+    assert "舆情看板：https://yq.edu.example.cn/" in lines
+    assert body.endswith(notify.FOOTER + "\n")
+    assert len([m for m in mailbox.to(PRESS_MAIL) if "舆情日报" in m["Subject"]]) == 1
+
+
+def test_an_empty_day_still_gets_a_short_briefing(database, press_office):
+    run_scan(database, press_office, now=BRIEF_NOW)
+    (row, _) = rows(database, "brief")
+    lines = row.body.splitlines()
+    assert "一、新增案件：昨日无新增案件" in lines
+    assert "二、相关留言：0 条，其中负面 0 条（占 —）" in lines
+    assert "三、当前超时未回复：0 件" in lines and "四、昨日回复：0 件，其中按时 0 件、超时 0 件" in lines
+    assert "五、昨日热词：无" in lines
+    assert len(lines) < 15
+
+
+@pytest.mark.parametrize(("value", "message"), [("24", "at most 23"), ("8点", "whole number"),
+                                                 ("-1", "at least 0")])
+def test_brief_hour_is_validated(monkeypatch, tmp_path, value, message):
+    monkeypatch.setenv("HUIYING_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HUIYING_BRIEF_HOUR", value)
+    with pytest.raises(SettingsError, match=f"HUIYING_BRIEF_HOUR must be .*{message}"):
+        settings_module.load()

@@ -76,6 +76,7 @@ def test_an_assigned_case_is_emailed_by_the_worker(production_env, pg_url, smtp_
 
     # Done once: the command line finds nothing more to create or send.
     summary = last_json(huiying("notify", "run", "--json", env=production_env).stdout)
-    assert summary == {"assign": 0, "alert": 0, "spike": 0, "remind": 0, "overdue": 0,
+    # No press officer has an address here: no briefing either, whatever the hour.
+    assert summary == {"assign": 0, "alert": 0, "spike": 0, "remind": 0, "overdue": 0, "brief": 0,
                        "sent": 0, "retrying": 0, "failed": 0, "skipped": 0, "pending": 0}
     assert len(mailbox.to(DEPARTMENT_MAIL)) == 1
