@@ -21,12 +21,10 @@ from sqlalchemy.orm import Session, selectinload
 from huiying.errors import InputError
 from huiying.masking import mask_text
 from huiying.models import Case, CaseEvent, CaseStatus, Department, Severity, utcnow
-from huiying.workflow import Action
+from huiying.workflow import CLOSED_STATUSES, Action
 
 # Set aside by the press office: nobody owes these an answer.
 NOT_TO_ANSWER = frozenset({CaseStatus.REJECTED, CaseStatus.MERGED})
-# Finished without an answer still being owed (a closed case was answered before closing).
-DONE = frozenset({CaseStatus.CLOSED, CaseStatus.REJECTED, CaseStatus.MERGED})
 NO_DEPARTMENT = "未分派"
 NO_TOPIC = "未归类"
 MONTH = re.compile(r"(\d{4})-(\d{2})")
@@ -257,7 +255,8 @@ def _line(case: Case, reply: CaseEvent | None, cutoff: datetime) -> CaseLine:
         replied_at=reply.at if reply else None,
         on_time=bool((reply.data or {}).get("on_time")) if reply else None,
         needs_answer=needs_answer,
-        overdue_unanswered=(reply is None and case.status not in DONE and case.due_at is not None
+        # A closed case was answered before closing; rejected and merged ones owe no answer.
+        overdue_unanswered=(reply is None and case.status not in CLOSED_STATUSES and case.due_at is not None
                             and case.due_at < cutoff),
     )
 

@@ -30,6 +30,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from huiying.errors import InputError, SettingsError
+from huiying.figures import case_link
 from huiying.masking import mask_text
 from huiying.models import (
     Case,
@@ -45,7 +46,7 @@ from huiying.models import (
 )
 from huiying.settings import Settings
 from huiying.trends import hot_words_of_period
-from huiying.workflow import Action
+from huiying.workflow import CLOSED_STATUSES, Action
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,7 @@ REMIND_SHARE = 0.2
 SPIKE_WINDOW = timedelta(hours=1)
 ALERT_SEVERITIES = (Severity.MAJOR, Severity.SERIOUS)
 # Nothing more is expected of a case in these states: no reminder, no 催办.
-DONE_STATUSES = (CaseStatus.REPLIED, CaseStatus.FOLLOWED_UP, CaseStatus.CLOSED, CaseStatus.REJECTED,
-                 CaseStatus.MERGED)
+DONE_STATUSES = tuple(CLOSED_STATUSES | {CaseStatus.REPLIED, CaseStatus.FOLLOWED_UP})
 # Retries after 1, 2, 4, 8 and 16 minutes; the sixth failure gives up.
 MAX_ATTEMPTS = 6
 FIRST_RETRY = timedelta(minutes=1)
@@ -294,7 +294,7 @@ class _Texts:
         return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M") if moment else "未设定"
 
     def link(self, case: Case) -> str:
-        return f"{self.settings.base_url}/cases/{case.id}"
+        return case_link(self.settings.base_url, case.id)
 
     def excerpt(self, case: Case) -> str:
         """The first comment, masked and shortened: enough to know the matter."""
