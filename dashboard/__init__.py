@@ -40,16 +40,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
 
     from dashboard import (
+        accounts,
         admin,
+        audit,
         auth,
         cases,
         db,
+        departments,
         filters,
         health,
         i18n,
         permissions,
         reports,
         security,
+        sources,
         workflow,
     )
 
@@ -65,6 +69,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(cases.bp)
     app.register_blueprint(workflow.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(accounts.bp)
+    app.register_blueprint(departments.bp)
+    app.register_blueprint(sources.bp)
+    app.register_blueprint(audit.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(health.bp)
     app.add_url_rule("/", "index", lambda: redirect(url_for("cases.index")))

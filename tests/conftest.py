@@ -92,7 +92,7 @@ def empty_database(url: str) -> None:
     engine_for(url).dispose()
     with create_engine(url).begin() as db:
         db.execute(text('TRUNCATE comment, "case", case_event, source, crawl_error, "user", department, '
-                        "routing_rule, notification, topic, label CASCADE"))
+                        "routing_rule, notification, topic, label, audit_event CASCADE"))
 
 
 @pytest.fixture

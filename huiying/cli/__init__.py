@@ -79,7 +79,7 @@ def db_upgrade() -> None:
 def _print_admin_password(password: str | None) -> None:
     if password:
         click.echo(f"First administrator created: user 'admin', password '{password}' "
-                   "(shown only this once; change it after logging in).")
+                   "(shown only this once; change it after logging in, at /auth/password).")
 
 
 @cli.group()
@@ -105,6 +105,21 @@ def users_add(username: str, role: str, department: str | None, email: str | Non
     click.echo(f"user {username!r} created with role {role}")
 
 
+@users.command("passwd")
+@click.argument("username")
+def users_passwd(username: str) -> None:
+    """Set a user's password; it comes from HUIYING_NEW_PASSWORD or a prompt."""
+    from huiying.db import session_scope
+    from huiying.users import set_password_by_name
+
+    settings = _database()
+    password = os.environ.get("HUIYING_NEW_PASSWORD") or click.prompt(
+        "New password", hide_input=True, confirmation_prompt=True)
+    with session_scope(settings.database_url) as session:
+        set_password_by_name(session, username, password)
+    click.echo(f"password of {username!r} changed; their open sessions have ended")
+
+
 @users.command("token")
 @click.argument("username")
 def users_token(username: str) -> None:
@@ -126,7 +141,9 @@ def sources() -> None:
 
 @sources.command("check")
 @click.argument("file", type=click.Path(path_type=Path))
-def sources_check(file: Path) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help='Print one JSON object: {"items": N, "first": [{"external_id", "title"}…]}.')
+def sources_check(file: Path, as_json: bool) -> None:
     """Validate a source config and show what its first list page yields."""
     from crawler.run import crawl_to_items
     from huiying.sources import load_file
@@ -134,6 +151,10 @@ def sources_check(file: Path) -> None:
     config = load_file(file)
     first_page = type(config)(**{**config.__dict__, "max_pages": 1})
     items = crawl_to_items(first_page)
+    if as_json:
+        first = [{"external_id": i["external_id"], "title": i["title"][:100]} for i in items[:5]]
+        click.echo(json.dumps({"items": len(items), "first": first}, ensure_ascii=False))
+        return
     click.echo(f"{file}: valid; the first list page yields {len(items)} comments")
     for item in items[:5]:
         click.echo(f"  [{item['external_id']}] {item['title'][:60]}")
