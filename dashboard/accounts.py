@@ -24,8 +24,9 @@ from huiying.models import Department, Role, User
 
 bp = Blueprint("accounts", __name__, url_prefix="/admin/users")
 
-ROLE_LABELS = {Role.ADMIN: lazy_gettext("管理员"), Role.PRESS: lazy_gettext("宣传办"),
-               Role.DEPARTMENT: lazy_gettext("科室"), Role.LEADER: lazy_gettext("领导")}
+# Least privilege first: a new account is a department user unless the admin picks otherwise.
+ROLE_LABELS = {Role.DEPARTMENT: lazy_gettext("科室"), Role.PRESS: lazy_gettext("宣传办"),
+               Role.LEADER: lazy_gettext("领导"), Role.ADMIN: lazy_gettext("管理员")}
 # Which form field a refusal belongs to; the rest are shown above the form.
 FIELD_OF = {"username_invalid": "username", "username_taken": "username", "password_short": "password",
             "password_long": "password", "email_invalid": "email", "department_needed": "department",
@@ -114,7 +115,7 @@ def new():
                 if form.generate.data:
                     _show_password_once(user.username, password)
                 return redirect(url_for("accounts.index"))
-    return render_template("admin/user_form.html", form=form, user=None)
+    return render_template("admin/user_form.html", form=form, user=None, min_length=accounts.MIN_PASSWORD)
 
 
 @bp.route("/<int:user_id>", methods=["GET", "POST"])
@@ -136,7 +137,7 @@ def edit(user_id: int):
             flash(_("已保存账号 %(user)s。", user=user.username), "success")
             return redirect(url_for("accounts.index"))
     return render_template("admin/user_form.html", form=form, user=user, reset=ResetForm(formdata=None),
-                           toggle=FlaskForm())
+                           toggle=FlaskForm(), min_length=accounts.MIN_PASSWORD)
 
 
 @bp.post("/<int:user_id>/active")
@@ -183,4 +184,5 @@ def reset_password(user_id: int):
                 return redirect(url_for("accounts.index"))
     form = AccountForm(data={"role": user.role, "department": user.department.name if user.department else "",
                              "email": user.email or ""})
-    return render_template("admin/user_form.html", form=form, user=user, reset=reset, toggle=FlaskForm()), 400
+    return render_template("admin/user_form.html", form=form, user=user, reset=reset, toggle=FlaskForm(),
+                           min_length=accounts.MIN_PASSWORD)

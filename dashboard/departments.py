@@ -155,7 +155,7 @@ def add_rule():
         return redirect(url_for("departments.rules"))
     db = get_db()
     return render_template("admin/rules.html", rules=core.list_rules(db), form=form, trial=TryForm(),
-                           explanation=None, delete=FlaskForm()), 400
+                           explanation=None, delete=FlaskForm())
 
 
 @bp.route("/rules/<int:rule_id>", methods=["GET", "POST"])

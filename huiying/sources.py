@@ -161,6 +161,9 @@ def due_source_names(session, now, default_minutes: int) -> list[str]:
 
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\.ya?ml$")
 CHECK_TIMEOUT_SECONDS = 20
+# The page's check stops after this many comments: enough to see the selectors work, and a
+# polite one-request-at-a-time crawl of a whole list page can take longer than a web request.
+CHECK_LIMIT = 5
 
 
 @dataclass(frozen=True)
@@ -306,6 +309,7 @@ class CheckResult:
     first: tuple[tuple[str, str], ...] = ()  # (external id, title) of the first comments
     error: str | None = None
     timed_out: bool = False
+    stopped: bool = False  # the check stopped at CHECK_LIMIT comments: the page may have more
 
 
 def check_source_text(text: str, timeout: float = CHECK_TIMEOUT_SECONDS) -> CheckResult:
@@ -324,7 +328,8 @@ def check_source_text(text: str, timeout: float = CHECK_TIMEOUT_SECONDS) -> Chec
         path = Path(tmp) / "source.yml"
         path.write_text(text, encoding="utf-8")
         try:
-            done = subprocess.run([sys.executable, "-m", "huiying", "sources", "check", "--json", str(path)],
+            done = subprocess.run([sys.executable, "-m", "huiying", "sources", "check", "--json",
+                                   "--limit", str(CHECK_LIMIT), str(path)],
                                   capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             return CheckResult(False, timed_out=True,
@@ -336,5 +341,5 @@ def check_source_text(text: str, timeout: float = CHECK_TIMEOUT_SECONDS) -> Chec
         result = json.loads(done.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         return CheckResult(False, error="the check printed no result.")
-    return CheckResult(True, items=result["items"],
+    return CheckResult(True, items=result["items"], stopped=result["items"] >= CHECK_LIMIT,
                        first=tuple((i["external_id"], i["title"]) for i in result["first"]))

@@ -143,14 +143,16 @@ def sources() -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True,
               help='Print one JSON object: {"items": N, "first": [{"external_id", "title"}…]}.')
-def sources_check(file: Path, as_json: bool) -> None:
+@click.option("--limit", type=click.IntRange(1), default=None,
+              help="Stop after this many comments (a quick check of the selectors).")
+def sources_check(file: Path, as_json: bool, limit: int | None) -> None:
     """Validate a source config and show what its first list page yields."""
     from crawler.run import crawl_to_items
     from huiying.sources import load_file
 
     config = load_file(file)
     first_page = type(config)(**{**config.__dict__, "max_pages": 1})
-    items = crawl_to_items(first_page)
+    items = crawl_to_items(first_page, {"CLOSESPIDER_ITEMCOUNT": limit} if limit else None)[:limit]
     if as_json:
         first = [{"external_id": i["external_id"], "title": i["title"][:100]} for i in items[:5]]
         click.echo(json.dumps({"items": len(items), "first": first}, ensure_ascii=False))

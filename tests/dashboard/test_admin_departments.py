@@ -127,7 +127,7 @@ def test_bad_rules_are_refused_in_chinese(client, auth, db):
     ):
         data = {"department": str(jichu.id), "priority": "0", "topic": "", **fields}
         response = post_form(client, "/admin/rules", **data)
-        assert response.status_code == 400 and message in response.text, message
+        assert response.status_code == 200 and message in response.text, message
     db.expire_all()
     assert db.query(RoutingRule).count() == before
     assert audit_events(db, "routing_rule") == []

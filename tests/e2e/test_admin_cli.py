@@ -45,3 +45,6 @@ def test_sources_check_json(embedded_env, demo_site, tmp_path):
     result = json.loads(checked.stdout.strip().splitlines()[-1])
     assert result["items"] == 20 and len(result["first"]) == 5
     assert set(result["first"][0]) == {"external_id", "title"} and result["first"][0]["title"]
+    limited = huiying("sources", "check", "--json", "--limit", "3", str(tmp_path / "src" / "demo.yml"),
+                      env=embedded_env)
+    assert json.loads(limited.stdout.strip().splitlines()[-1])["items"] == 3
