@@ -96,14 +96,14 @@ def _check_or_save(form: SourceForm, file_name: str | None):
 @bp.route("/new", methods=["GET", "POST"])
 @require_roles(*ADMINISTER)
 def new():
-    form = SourceForm(data=None if request.method == "POST" else {"text": EXAMPLE})
+    form = SourceForm()
     check = None
     if form.validate_on_submit():
         check, done = _check_or_save(form, None)
         if done:
             return done
     return render_template("admin/source_form.html", form=form, file_name=None, source=None, errors=[],
-                           check=check, timeout=_check_timeout())
+                           check=check, timeout=_check_timeout(), example=EXAMPLE)
 
 
 @bp.route("/file/<file_name>", methods=["GET", "POST"])

@@ -35,6 +35,8 @@ def sources_dir(app):
 def test_admin_adds_a_source_from_yaml(client, auth, db, sources_dir):
     auth.login()
     assert "name: county-board" in client.get("/admin/sources/new").text  # an example to start from
+    response = post_form(client, "/admin/sources/new", text="", save="保存")
+    assert "请填写来源配置" in response.text and not sources_dir.exists()
     response = post_form(client, "/admin/sources/new", text=demo_yaml("http://127.0.0.1:9"), save="保存")
     assert response.status_code == 302 and response.location == "/admin/sources/"
     path = sources_dir / "yunxi.yml"

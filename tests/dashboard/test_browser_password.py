@@ -13,6 +13,7 @@ assert CHROMIUM
 
 def test_department_user_changes_password_and_logs_in_again(page, live_server, users, tmp_path):  # noqa: F811
     errors = log_in(page, live_server, "jichu", PASSWORD)
+    page.get_by_role("button", name="jichu（基础教育股）").click()  # the user menu
     page.get_by_role("link", name="修改密码").click()
     page.wait_for_url("**/auth/password")
     expect(page.get_by_role("heading", name="修改密码")).to_be_visible()
@@ -41,5 +42,5 @@ def test_department_user_changes_password_and_logs_in_again(page, live_server, u
     page.get_by_label("密码").fill(NEW_PASSWORD)
     page.get_by_role("button", name="登录").click()
     page.wait_for_url("**/cases/")
-    expect(page.get_by_text("jichu（基础教育股）")).to_be_visible()
+    expect(page.get_by_role("button", name="jichu（基础教育股）")).to_be_visible()
     assert errors == []
