@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 from wtforms import HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -22,7 +22,14 @@ from dashboard.i18n import SESSION_KEY as LANGUAGE_KEY
 from dashboard.refusals import message
 from huiying.errors import ChangeRefused
 from huiying.models import User
-from huiying.users import MAX_PASSWORD, MIN_PASSWORD, change_own_password, session_key, verify_password
+from huiying.users import (
+    MAX_PASSWORD,
+    MIN_PASSWORD,
+    change_own_password,
+    hash_password,
+    session_key,
+    verify_password,
+)
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -39,7 +46,7 @@ LOGIN_FAILED = lazy_gettext("用户名或密码错误")
 # Checked when the user does not exist, so both failures take as long (no name probing).
 @cache
 def _dummy_hash() -> str:
-    return generate_password_hash("not-a-password")
+    return hash_password("not-a-password")
 
 
 @dataclass(frozen=True)
