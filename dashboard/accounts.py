@@ -82,10 +82,10 @@ def _chosen_password(form) -> str | None:
     return form.password.data
 
 
-def _show_password_once(username: str, password: str) -> None:
-    # Shown on the next page only (flashes leave the session once read); never logged.
-    flash(_("账号 %(user)s 的新密码：%(password)s （只显示这一次，请当面或用安全的方式交给本人）",
-            user=username, password=password), "warning")
+def _show_password_once(username: str, password: str):
+    """The answer to the POST itself: a generated password never goes into the session
+    cookie (a flash would put it there), a log or the database; pages are no-store."""
+    return render_template("admin/password_once.html", username=username, password=password)
 
 
 @bp.get("/")
@@ -113,7 +113,7 @@ def new():
                 db.commit()
                 flash(_("已新增账号 %(user)s。", user=user.username), "success")
                 if form.generate.data:
-                    _show_password_once(user.username, password)
+                    return _show_password_once(user.username, password)
                 return redirect(url_for("accounts.index"))
     return render_template("admin/user_form.html", form=form, user=None, min_length=accounts.MIN_PASSWORD)
 
@@ -180,7 +180,7 @@ def reset_password(user_id: int):
                     login_user(Account.from_user(user))
                 flash(_("已重置账号 %(user)s 的密码，其登录已失效。", user=user.username), "success")
                 if reset.generate.data:
-                    _show_password_once(user.username, password)
+                    return _show_password_once(user.username, password)
                 return redirect(url_for("accounts.index"))
     form = AccountForm(data={"role": user.role, "department": user.department.name if user.department else "",
                              "email": user.email or ""})

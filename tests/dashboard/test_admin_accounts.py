@@ -99,11 +99,14 @@ def test_bad_account_input_says_why_and_changes_nothing(client, auth, db, fields
 def test_generated_password_is_shown_once_and_works(client, auth, db):
     auth.login()
     response = post_form(client, "/admin/users/new", username="zhao", role="leader", generate="y")
-    assert response.status_code == 302
-    page = client.get("/admin/users/").text
-    match = re.search(r"账号 zhao 的新密码：(\S+) （只显示这一次", page)
-    assert match, page
+    assert response.status_code == 200 and "账号 zhao 的新密码" in response.text
+    match = re.search(r'generated-password">([^<]+)</p>', response.text)
+    assert match, response.text
     password = match.group(1)
+    assert len(password) >= 16 and response.headers["Cache-Control"] == "no-store"
+    assert "已新增账号 zhao" in response.text
+    with client.session_transaction() as session:
+        assert password not in str(dict(session))  # not in the (client-side) session cookie
     assert password not in client.get("/admin/users/").text  # only once
     assert password not in str([e.data for e in audit_events(db)])
     auth.logout()
