@@ -61,7 +61,8 @@ HUIYING_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/huiyin
 HUIYING_TEST_REDIS_URL    ?= redis://127.0.0.1:6379/13
 export HUIYING_TEST_DATABASE_URL HUIYING_TEST_REDIS_URL
 
-test: install-test services
+# services first: it installs npm where missing, which `make vendor` (in install-test) needs.
+test: services install-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
