@@ -35,6 +35,9 @@ if ! port_open 6379; then
   wait_port 6379 Redis
 fi
 
+# npm fetches the overview's charts library (ECharts) in `make vendor`.
+command -v npm >/dev/null || apt_install npm
+
 if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium fonts-noto-cjk
 fi
