@@ -41,7 +41,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from dashboard import (
         admin,
+        api,
         auth,
+        bulk,
         cases,
         db,
         filters,
@@ -64,6 +66,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(workflow.bp)
+    app.register_blueprint(bulk.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # read-only GETs authenticated by a bearer token, never by the session cookie
     app.register_blueprint(admin.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(health.bp)

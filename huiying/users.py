@@ -46,13 +46,27 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def new_api_token(session: Session, username: str) -> str:
+def _named(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise InputError(f"no user named {username!r}.")
+    return user
+
+
+def new_api_token(session: Session, username: str) -> str:
+    """A new token for the API; it replaces the user's old one, which stops working."""
+    user = _named(session, username)
     token = secrets.token_urlsafe(32)
     user.api_token_hash = hash_token(token)
     return token
+
+
+def revoke_api_token(session: Session, username: str) -> bool:
+    """The user's token stops working; False if there was none."""
+    user = _named(session, username)
+    had = user.api_token_hash is not None
+    user.api_token_hash = None
+    return had
 
 
 def ensure_admin(session: Session, password: str | None) -> str | None:
