@@ -10,6 +10,7 @@ from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
 from .conftest import ADMIN_PASSWORD, PASSWORD
+from .hotline import TICKET, hotline  # noqa: F401 (a fixture)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -162,13 +163,18 @@ def test_case_list_on_a_phone(page, live_server, users, cases, tmp_path):
     assert errors == []
 
 
-def test_case_list_on_a_desktop(page, live_server, users, cases, tmp_path):
+def test_case_list_on_a_desktop(page, live_server, users, cases, hotline, tmp_path):  # noqa: F811
     errors = log_in(page, live_server, "press", PASSWORD)
     expect(page.get_by_label("渠道")).to_be_visible()  # no fold on a wide screen
     expect(page.get_by_role("columnheader", name="办理时限")).to_be_visible()
     assert not overflows(page)
     shot(page, tmp_path, "cases-list-1280.png")
-    page.get_by_role("link", name=cases["bus"].title).click()
+    page.get_by_label("关键词或工单编号").fill(TICKET)
+    page.get_by_role("button", name="筛选", exact=True).click()
+    expect(page.locator("table.cases tbody tr")).to_have_count(1)
+    page.get_by_role("link", name=hotline.title).click()
+    expect(page.locator(".case-facts")).to_contain_text(TICKET)
+    expect(page.locator(".case-facts")).to_contain_text("投诉")
     shot(page, tmp_path, "case-detail-1280.png")
     page.set_viewport_size({"width": 390, "height": 844})
     assert not overflows(page)
