@@ -42,6 +42,7 @@ from dashboard.permissions import (
 )
 from dashboard.reports import attachment
 from dashboard.workflow import action_forms
+from huiying import workflow
 from huiying.models import (
     Case,
     CaseEvent,
@@ -107,6 +108,13 @@ def index():
         query.where(db, select(Case.status, func.count(Case.id)), current_user, now, with_status=False)
         .group_by(Case.status)
     ).all())
+    # The 已超时 / 24小时内到期 badges count within the other filters, whichever is chosen.
+    unfiltered = query.without("due")
+    due_counts = {
+        key: db.scalar(unfiltered.where(db, select(func.count(Case.id)), current_user, now)
+                       .where(clause)) or 0
+        for key, clause in (("overdue", workflow.overdue(now)),
+                            ("soon", workflow.due_within(now, case_query.DUE_SOON_HOURS)))}
     sees_all = can_see_all_departments(current_user)
     # A department's to-do: cases sent to it and not yet accepted, whatever the filters.
     to_accept = db.scalar(visible_cases(select(func.count(Case.id)), current_user)
@@ -116,7 +124,7 @@ def index():
     return render_template(
         "cases/list.html", cases=rows, total=total, page=page, pages=pages, chosen=chosen,
         counts=counts, statuses=list(CaseStatus),
-        to_accept=to_accept, clocks=clocks,
+        to_accept=to_accept, clocks=clocks, due_counts=due_counts,
         time_left={case.id: time_left(case.due_at, now) for case in rows if case.id in clocks},
         choices=_choices_of_filters(db, chosen, sees_all),
         sorts=[(value, _(label)) for value, label in case_query.SORTS.items()],
