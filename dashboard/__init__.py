@@ -42,8 +42,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from dashboard import (
         accounts,
         admin,
+        api,
         audit,
         auth,
+        bulk,
         cases,
         db,
         departments,
@@ -69,6 +71,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(workflow.bp)
+    app.register_blueprint(bulk.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # read-only GETs authenticated by a bearer token, never by the session cookie
     app.register_blueprint(admin.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(departments.bp)

@@ -115,6 +115,14 @@ def allowed_actions(case: Case, user: Any) -> list[workflow.Action]:
     return workflow.available_actions(case, user)
 
 
+def role_may(user: Any, action: workflow.Action) -> bool:
+    """Whether `user`'s role may take `action` on some case (the bulk bar offers those);
+    each case's own state and department are checked again when the action is taken."""
+    if not user.is_authenticated or user.role not in ACT_ON_CASES:
+        return False
+    return user.role == Role.ADMIN or user.role in workflow.RULES[action].roles
+
+
 def init_app(app: Flask) -> None:
     """Templates ask these questions instead of comparing roles themselves."""
     app.jinja_env.globals.update(can_manage_topics=can_manage_topics, can_correct=can_correct,

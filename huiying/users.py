@@ -209,11 +209,22 @@ def hash_token(token: str) -> str:
 
 
 def new_api_token(session: Session, username: str) -> str:
+    """A new token for the API; it replaces the user's old one, which stops working."""
     user = _user_named(session, username)
     token = secrets.token_urlsafe(32)
     user.api_token_hash = hash_token(token)
     record(session, None, "user.token", "user", user.id, f"为账号 {username} 生成新的 API 令牌")
     return token
+
+
+def revoke_api_token(session: Session, username: str) -> bool:
+    """The user's token stops working; False if there was none."""
+    user = _user_named(session, username)
+    had = user.api_token_hash is not None
+    user.api_token_hash = None
+    if had:
+        record(session, None, "user.token_revoked", "user", user.id, f"撤销账号 {username} 的 API 令牌")
+    return had
 
 
 def ensure_admin(session: Session, password: str | None) -> str | None:

@@ -122,14 +122,20 @@ def users_passwd(username: str) -> None:
 
 @users.command("token")
 @click.argument("username")
-def users_token(username: str) -> None:
+@click.option("--revoke", is_flag=True, help="Revoke the user's token instead of making a new one.")
+def users_token(username: str, revoke: bool) -> None:
     """Print a new API token (Authorization: Bearer …); the old one stops working."""
     from huiying.db import session_scope
-    from huiying.users import new_api_token
+    from huiying.users import new_api_token, revoke_api_token
 
     settings = _database()
     with session_scope(settings.database_url) as session:
-        click.echo(new_api_token(session, username))
+        if not revoke:
+            click.echo(new_api_token(session, username))
+        elif revoke_api_token(session, username):
+            click.echo(f"the API token of {username!r} is revoked")
+        else:
+            click.echo(f"{username!r} had no API token")
 
 
 # --- sources and crawling -----------------------------------------------------------------
