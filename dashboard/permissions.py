@@ -3,7 +3,8 @@
 Department users see the cases assigned to their department; admin, press office and
 leaders see all. A case one may not see is reported as missing (404), never as forbidden.
 Only the admin edits the topic taxonomy; admin and press office correct the analysis; admin,
-press office and leaders read the reports (the whole bureau's figures).
+press office and leaders read the reports (the whole bureau's figures); only the admin enters
+the annual report's figures that no case records (press conferences, tables 二 to 四).
 Acting on a case (the 办理 panel) follows huiying/workflow.py's rules table: leaders act on
 nothing, department users only on their own department's cases.
 """
@@ -28,6 +29,7 @@ MANAGE_TOPICS = (Role.ADMIN,)
 CORRECT_ANALYSIS = (Role.ADMIN, Role.PRESS)
 ACT_ON_CASES = (Role.ADMIN, Role.PRESS, Role.DEPARTMENT)
 READ_REPORTS = (Role.ADMIN, Role.PRESS, Role.LEADER)  # the whole bureau's figures
+ENTER_ANNUAL_INPUTS = (Role.ADMIN,)  # the annual report's cells only a person knows
 
 F = TypeVar("F", bound=Callable[..., Any])
 
