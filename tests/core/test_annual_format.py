@@ -80,7 +80,8 @@ def test_values_parse(key, text, value):
     ("t3.r01.natural", "-1", "“表三 一、本年新收政府信息公开申请数量 自然人”不能为负数，收到“-1”。"),
     ("t4.review.total", "1.5", "“表四 行政复议 总计”应填写整数，收到“1.5”。"),
     ("t2.fees", "0.123456",
-     "“表二 第二十条第（八）项 行政事业性收费 本年收费金额（单位：万元）”最多保留 4 位小数，收到“0.123456”。"),
+     "“表二 第二十条第（八）项 行政事业性收费 本年收费金额（单位：万元）”"
+     "最多保留 4 位小数，收到“0.123456”。"),
     ("overview.interviews", "nan", "“开展在线访谈”应填写数字，收到“nan”。"),
 ])
 def test_bad_values_are_one_sentence_naming_the_cell(key, text, message):
