@@ -89,7 +89,8 @@ def test_the_admin_enters_the_tables_and_a_typo_loses_nothing(client, auth, db, 
     client.post("/reports/annual/input?year=2026",
                 data={"csrf_token": token, **{**values, "t3.r24.total": "14"}})
     page = html.unescape(client.get("/reports/annual?year=2026").text)
-    assert "表三“（七）总计”行“总计”列为 14，但自然人与法人或其他组织各列之和为 13。" in page
+    assert "表三“（七）总计”行“总计”列为 14，但自然人与法人或其他组织各列之和为 12。" in page
+    assert "表三“（七）总计”行“总计”列为 14，但（一）至（六）各项之和为 12。" in page
     refused = client.get("/reports/annual.docx?year=2026")
     assert refused.status_code == 302 and refused.location.endswith("/reports/annual?year=2026")
     assert "年报数据未通过核对，未导出" in html.unescape(client.get(refused.location).text)
