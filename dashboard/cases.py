@@ -27,6 +27,7 @@ from dashboard.permissions import (
     visible_cases,
 )
 from dashboard.workflow import action_forms
+from huiying import workflow
 from huiying.models import (
     Case,
     CaseEvent,
@@ -44,14 +45,10 @@ from huiying.workflow import pending_extension
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
-# Once answered (or set aside), a case can no longer be late.
-DONE_STATUSES = {CaseStatus.REPLIED, CaseStatus.FOLLOWED_UP, CaseStatus.CLOSED,
-                 CaseStatus.REJECTED, CaseStatus.MERGED}
 NO_DEPARTMENT = "none"
-
-
-def is_overdue(case: Case, now: datetime) -> bool:
-    return case.due_at is not None and case.due_at < now and case.status not in DONE_STATUSES
+# The 到期 filter: past the due time, or due within a day (huiying/workflow.py decides both).
+DUE_SOON_HOURS = 24
+DUE_FILTERS = ("overdue", "soon")
 
 
 def _filters() -> dict[str, str]:
@@ -65,16 +62,23 @@ def _filters() -> dict[str, str]:
     department = args.get("department", "")
     if can_see_all_departments(current_user) and (department.isdigit() or department == NO_DEPARTMENT):
         chosen["department"] = department
+    if args.get("due") in DUE_FILTERS:
+        chosen["due"] = args["due"]
     keyword = args.get("q", "").strip()[:100]
     if keyword:
         chosen["q"] = keyword
     return chosen
 
 
-def _apply(query: Select, chosen: dict[str, str], *, with_status: bool = True) -> Select:
+def _apply(query: Select, chosen: dict[str, str], *, with_status: bool = True,
+           now: datetime | None = None) -> Select:
     query = visible_cases(query, current_user)
     if with_status and "status" in chosen:
         query = query.where(Case.status == chosen["status"])
+    if chosen.get("due") == "overdue":
+        query = query.where(workflow.overdue(now or utcnow()))
+    elif chosen.get("due") == "soon":
+        query = query.where(workflow.due_within(now or utcnow(), DUE_SOON_HOURS))
     if "severity" in chosen:
         query = query.where(Case.severity == chosen["severity"])
     if chosen.get("department") == NO_DEPARTMENT:
@@ -97,31 +101,38 @@ def index():
     page = request.args.get("page", "1")
     page = max(1, int(page)) if page.isdigit() else 1
 
-    total = db.scalar(_apply(select(func.count(Case.id)), chosen)) or 0
+    now = utcnow()
+    total = db.scalar(_apply(select(func.count(Case.id)), chosen, now=now)) or 0
     pages = max(1, -(-total // per_page))
     page = min(page, pages)
     rows = db.scalars(
-        _apply(select(Case), chosen)
+        _apply(select(Case), chosen, now=now)
         .options(selectinload(Case.department))
         .order_by(Case.first_seen_at.desc(), Case.id.desc())
         .limit(per_page).offset((page - 1) * per_page)
     ).all()
     counts = dict(db.execute(
-        _apply(select(Case.status, func.count(Case.id)), chosen, with_status=False)
+        _apply(select(Case.status, func.count(Case.id)), chosen, with_status=False, now=now)
         .group_by(Case.status)
     ).all())
+    unfiltered = {key: value for key, value in chosen.items() if key != "due"}
+    due_counts = {
+        "overdue": db.scalar(_apply(select(func.count(Case.id)), unfiltered, now=now)
+                             .where(workflow.overdue(now))) or 0,
+        "soon": db.scalar(_apply(select(func.count(Case.id)), unfiltered, now=now)
+                          .where(workflow.due_within(now, DUE_SOON_HOURS))) or 0,
+    }
     sees_all = can_see_all_departments(current_user)
     departments = db.scalars(select(Department).order_by(Department.id)).all() if sees_all else []
     # A department's to-do: cases sent to it and not yet accepted, whatever the filters.
     to_accept = db.scalar(visible_cases(select(func.count(Case.id)), current_user)
                           .where(Case.status == CaseStatus.ASSIGNED)) \
         if not sees_all else None
-    now = utcnow()
     return render_template(
         "cases/list.html", cases=rows, total=total, page=page, pages=pages, chosen=chosen,
         counts=counts, statuses=list(CaseStatus), severities=list(Severity),
         departments=departments, no_department=NO_DEPARTMENT, to_accept=to_accept,
-        overdue={case.id for case in rows if is_overdue(case, now)},
+        overdue={case.id for case in rows if workflow.is_overdue(case, now)}, due_counts=due_counts,
         # Words of everybody's comments: only for those who see every case.
         hot_words=_hot_words(db, now) if sees_all else [],
     )
@@ -156,7 +167,7 @@ def detail(case_id: int):
     if can_correct(current_user):
         names = _topic_names(db)
         forms = {c.id: correction_form(c, names) for c in case.comments}
-    return render_template("cases/detail.html", case=case, overdue=is_overdue(case, utcnow()),
+    return render_template("cases/detail.html", case=case, overdue=workflow.is_overdue(case, utcnow()),
                            forms=forms, actions=action_forms(db, case, current_user),
                            pending_extension=pending_extension(case))
 

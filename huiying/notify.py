@@ -36,7 +36,6 @@ from huiying.masking import mask_text
 from huiying.models import (
     Case,
     CaseEvent,
-    CaseStatus,
     Comment,
     Department,
     Notification,
@@ -47,7 +46,7 @@ from huiying.models import (
 )
 from huiying.settings import Settings
 from huiying.trends import hot_words_of_period
-from huiying.workflow import CLOSED_STATUSES, Action
+from huiying.workflow import DONE_STATUSES, awaiting_answer, overdue
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +67,6 @@ HORIZON = timedelta(days=7)
 REMIND_SHARE = 0.2
 SPIKE_WINDOW = timedelta(hours=1)
 ALERT_SEVERITIES = (Severity.MAJOR, Severity.SERIOUS)
-# Nothing more is expected of a case in these states: no reminder, no 催办.
-DONE_STATUSES = tuple(CLOSED_STATUSES | {CaseStatus.REPLIED, CaseStatus.FOLLOWED_UP})
 # Retries after 1, 2, 4, 8 and 16 minutes; the sixth failure gives up.
 MAX_ATTEMPTS = 6
 FIRST_RETRY = timedelta(minutes=1)
@@ -117,43 +114,28 @@ def _assignments(session: Session, people: _Recipients, text: _Texts, now: datet
     newest = {event.case_id: event.id for event in events}
     for event in events:
         case = event.case
-        # An assignment already superseded by another, or a case already done, is not news.
-        if newest[case.id] != event.id or case.status in DONE_STATUSES:
+        # An assignment already superseded by another, or a case already done, is not news;
+        # the newest assignment is the one that gave the case its current department.
+        if newest[case.id] != event.id or case.status in DONE_STATUSES or case.first_reply_at is not None:
             continue
-        department = _assigned_department(session, event)
-        if department is not None:
-            yield _Fact(Kind.ASSIGN, f"assign:{event.id}", people.department(department), case.id,
-                        partial(text.assignment, case, event, department))
-
-
-def _assigned_department(session: Session, event: CaseEvent) -> Department | None:
-    """The department an assign event names (by id or by name), else the case's department."""
-    data = event.data or {}
-    if data.get("department_id"):
-        return session.get(Department, data["department_id"])
-    if data.get("department"):
-        found = session.scalar(select(Department).where(Department.name == data["department"]))
-        if found is not None:
-            return found
-    return event.case.department
+        if case.department is not None:
+            yield _Fact(Kind.ASSIGN, f"assign:{event.id}", people.department(case.department), case.id,
+                        partial(text.assignment, case, event, case.department))
 
 
 def _alerts(session: Session, people: _Recipients, text: _Texts, now: datetime) -> Iterator[_Fact]:
+    """The level a case opened with (if it opened recently) and the level it was escalated to
+    (if that was recent), for cases still awaiting an answer: a case that opened already
+    answered (a board post with its official reply, an imported answered row) alerts nobody."""
     since = now - HORIZON
-    escalations: dict[int, list[CaseEvent]] = {}
-    for event in session.scalars(select(CaseEvent).where(
-            CaseEvent.action == "escalate", CaseEvent.at >= since).order_by(CaseEvent.id)):
-        escalations.setdefault(event.case_id, []).append(event)
     cases = session.scalars(select(Case).where(
-        or_(Case.created_at >= since, Case.id.in_(list(escalations)))).order_by(Case.id))
+        awaiting_answer(), or_(Case.created_at >= since, Case.escalated_at >= since)).order_by(Case.id))
     for case in cases:
-        if case.status in (CaseStatus.REJECTED, CaseStatus.MERGED):
-            continue
         levels = []
-        if case.created_at >= since:  # the level it was created with
-            first = escalations.get(case.id, [None])[0]
-            levels.append((first.data or {}).get("from", case.severity) if first else case.severity)
-        levels += [(event.data or {}).get("to") for event in escalations.get(case.id, [])]
+        if case.created_at >= since:
+            levels.append(case.initial_severity or case.severity)
+        if case.escalated_at is not None and case.escalated_at >= since:
+            levels.append(case.severity)
         for level in dict.fromkeys(levels):
             if level in ALERT_SEVERITIES:
                 yield _Fact(Kind.ALERT, f"alert:{case.id}:{level}", people.press_office(), case.id,
@@ -183,7 +165,7 @@ def _spike(session: Session, settings: Settings, people: _Recipients, text: _Tex
 
 def _deadlines(session: Session, people: _Recipients, text: _Texts, now: datetime) -> Iterator[_Fact]:
     cases = session.scalars(select(Case).where(
-        Case.status.not_in(DONE_STATUSES), Case.due_at.is_not(None), Case.due_at >= now - HORIZON)
+        awaiting_answer(), Case.due_at.is_not(None), Case.due_at >= now - HORIZON)
         .order_by(Case.id))
     for case in cases:
         department = people.department(case.department) if case.department else []
@@ -192,7 +174,8 @@ def _deadlines(session: Session, people: _Recipients, text: _Texts, now: datetim
             recipients = _unique([*department, *people.press_office()])
             yield _Fact(Kind.OVERDUE, f"overdue:{case.id}:{due}", recipients, case.id,
                         partial(text.overdue, case))
-        elif case.due_at - now <= (case.due_at - case.created_at) * REMIND_SHARE:
+        # The clock runs from when the public wrote: the reminder comes when a fifth of it is left.
+        elif case.due_at - now <= (case.due_at - case.first_seen_at) * REMIND_SHARE:
             # A case nobody has been assigned yet is the press office's to route.
             yield _Fact(Kind.REMIND, f"remind:{case.id}:{due}", department or people.press_office(),
                         case.id, partial(text.reminder, case))
@@ -451,21 +434,17 @@ class _Texts:
         return [f"二、相关留言：{total} 条，其中负面 {negative} 条（占 {self.percent(negative, total)}）"]
 
     def brief_overdue(self) -> list[str]:
-        cases = list(self.session.scalars(select(Case).where(
-            Case.status.not_in(DONE_STATUSES), Case.due_at.is_not(None), Case.due_at <= self.now)
-            .order_by(Case.due_at, Case.id)))
+        cases = list(self.session.scalars(select(Case).where(overdue(self.now))
+                                          .order_by(Case.due_at, Case.id)))
         return [f"三、当前超时未回复：{len(cases)} 件",
                 *(self.listed(case, f"（时限 {self.local(case.due_at)}）")
                   for case in cases[:BRIEF_OVERDUE_LISTED])]
 
     def brief_replies(self, start: datetime, end: datetime) -> list[str]:
-        first: dict[int, CaseEvent] = {}
-        for event in self.session.scalars(select(CaseEvent).where(
-                CaseEvent.action == Action.REPLY, CaseEvent.at >= start, CaseEvent.at < end)
-                .order_by(CaseEvent.at, CaseEvent.id)):
-            first.setdefault(event.case_id, event)
-        on_time = sum(bool((event.data or {}).get("on_time")) for event in first.values())
-        return [f"四、昨日回复：{len(first)} 件，其中按时 {on_time} 件、超时 {len(first) - on_time} 件"]
+        replied = self.session.execute(select(Case.replied_on_time).where(
+            Case.first_reply_at >= start, Case.first_reply_at < end)).scalars().all()
+        on_time = sum(bool(value) for value in replied)
+        return [f"四、昨日回复：{len(replied)} 件，其中按时 {on_time} 件、超时 {len(replied) - on_time} 件"]
 
     def brief_words(self, end: datetime) -> str:
         found = hot_words_of_period(self.session, end, days=1, top_k=BRIEF_HOT_WORDS)["words"]

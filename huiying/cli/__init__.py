@@ -337,7 +337,7 @@ def topics_reclassify(as_json: bool) -> None:
 
     settings = _database()
     with session_scope(settings.database_url) as session:
-        summary = reclassify_topics(session)
+        summary = reclassify_topics(session, router=installation_router(settings.data_dir))
         if summary["comments_reanalysed"]:
             process_comments(session, unprocessed_ids(session), engine=settings.sentiment_engine,
                              router=installation_router(settings.data_dir),

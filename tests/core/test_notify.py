@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from huiying import notify
+from huiying import notify, workflow
 from huiying import settings as settings_module
 from huiying.cases import process_comments
 from huiying.db import session_scope
@@ -115,10 +115,10 @@ def test_an_assignment_by_anyone_is_announced_and_an_escalation_alerts(database,
         case = session.get(Case, case_id)
         department = session.scalar(select(Department).where(Department.name == "基础教育股"))
         press = session.scalar(select(User).where(User.username == "press"))
-        # What a press officer's action (any code) appends: the scan finds it all the same.
-        case.department, case.status, case.severity = department, "已派单", "较大"
-        session.add(CaseEvent(case=case, action="assign", actor_id=press.id, note="宣传办派单",
-                              data={"department_id": department.id}))
+        # A press officer's assignment, and an escalation as huiying/workflow.py records it
+        # (state in the case's columns): the scan finds both.
+        workflow.assign(session, case, press, department, note="宣传办派单")
+        case.severity, case.escalated_at = "较大", utcnow()
         session.add(CaseEvent(case=case, action="escalate", data={"from": "一般", "to": "较大"}))
     created = run_scan(database, office)
     assert created["assign"] == 2 and created["alert"] == 1
@@ -131,8 +131,8 @@ def test_reminder_before_and_催办_after_the_deadline(database, office):
     ids = process(database, ROUTINE)
     with session_scope(database) as session:
         case = session.get(Case, ids[ROUTINE[0]])
-        created, due = case.created_at, case.due_at
-    clock = due - created
+        started, due = case.first_seen_at, case.due_at  # the clock runs from when the public wrote
+    clock = due - started
     assert run_scan(database, office, now=due - clock * 0.3)["remind"] == 0  # too early
     assert run_scan(database, office, now=due - clock * 0.1)["remind"] == 2
     assert run_scan(database, office, now=due - clock * 0.05)["remind"] == 0  # once per deadline
@@ -325,7 +325,9 @@ def add_case(session, n, title, severity, created, status=CaseStatus.TRIAGE, due
 
 
 def reply_event(session, case, at, on_time):
+    """A reply as huiying/workflow.py records it: the event, and the case's columns."""
     session.add(CaseEvent(case=case, action="reply", at=at, note="已答复。", data={"on_time": on_time}))
+    case.first_reply_at, case.replied_on_time = at, on_time
 
 
 def add_comment(session, n, text, *, relevant=True, negative=False, published=None, fetched=None):

@@ -1,7 +1,7 @@
 """annual report inputs entered by the admin
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-02 03:30:00.000000
 """
 
@@ -11,7 +11,7 @@ import huiying.models
 
 
 revision = "0009"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
