@@ -28,12 +28,18 @@ run: install
 	$(BIN)/huiying run
 
 services:
-	bash deploy/ensure-services.sh
+	bash tests/services.sh
+
+# Parallel runs on one server each give their own names, e.g.
+# `make test HUIYING_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/huiying_dash_me
+#  HUIYING_TEST_REDIS_URL=redis://127.0.0.1:6379/3` (the database and `<name>_template` are made).
+HUIYING_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/huiying_dash_test
+HUIYING_TEST_REDIS_URL    ?= redis://127.0.0.1:6379/13
+export HUIYING_TEST_DATABASE_URL HUIYING_TEST_REDIS_URL
 
 test: install-test services
 	$(BIN)/ruff check .
-	HUIYING_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/huiying_dash_test \
-		$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q
 
 lint: install-test
 	$(BIN)/ruff check .

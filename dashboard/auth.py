@@ -12,14 +12,14 @@ from flask_babel import lazy_gettext
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 from wtforms import HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from dashboard.db import get_db
 from dashboard.i18n import SESSION_KEY as LANGUAGE_KEY
 from huiying.models import User
-from huiying.users import verify_password
+from huiying.users import hash_password, verify_password
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -36,7 +36,7 @@ LOGIN_FAILED = lazy_gettext("用户名或密码错误")
 # Checked when the user does not exist, so both failures take as long (no name probing).
 @cache
 def _dummy_hash() -> str:
-    return generate_password_hash("not-a-password")
+    return hash_password("not-a-password")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,14 @@ from huiying.errors import InputError
 from huiying.models import Department, Role, User
 
 MIN_PASSWORD = 10
+# werkzeug's scrypt at its default work factor (n=2**15, r=8, p=1), about 0.2 s of a core per
+# hash. Each stored hash names its own method, so checking never depends on this value; the
+# test suite lowers it for the passwords it creates (tests/conftest.py).
+HASH_METHOD = "scrypt"
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=HASH_METHOD)
 
 
 def create_user(session: Session, username: str, password: str, role: str,
@@ -31,7 +39,7 @@ def create_user(session: Session, username: str, password: str, role: str,
         if department_row is None:
             names = ", ".join(session.scalars(select(Department.name)))
             raise InputError(f"no department named {department!r}; known: {names}.")
-    user = User(username=username, password_hash=generate_password_hash(password), role=role,
+    user = User(username=username, password_hash=hash_password(password), role=role,
                 department=department_row, email=email)
     session.add(user)
     session.flush()

@@ -277,7 +277,7 @@ def test_base_url_is_validated(monkeypatch, tmp_path):
         settings_module.load()
 
 
-def test_the_notify_commands(tmp_path, smtp_server):
+def test_the_notify_commands(tmp_path, smtp_server, migrated_sqlite):
     mailbox, port = smtp_server
     env = clean_env(HUIYING_DATA_DIR=str(tmp_path), HUIYING_SMTP_HOST="127.0.0.1",
                     HUIYING_SMTP_PORT=str(port), HUIYING_SMTP_FROM="回应系统 <yq@edu.example.cn>")
@@ -293,8 +293,7 @@ def test_the_notify_commands(tmp_path, smtp_server):
     assert closed.returncode == 2 and len(lines) == 1
     assert lines[0].startswith("error: HUIYING_SMTP_HOST: cannot reach the mail server 127.0.0.1:")
 
-    huiying("db", "upgrade", env=env)
-    url = f"sqlite:///{tmp_path}/huiying.sqlite3"
+    url = migrated_sqlite(tmp_path, "admin-password-1")
     with session_scope(url) as session:
         session.execute(update(Department).where(Department.name == "基础教育股")
                         .values(email=DEPARTMENT_MAIL))

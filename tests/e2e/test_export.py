@@ -17,11 +17,10 @@ from tests.core.test_figures import local, october
 
 
 @pytest.fixture
-def october_env(embedded_env, tmp_path):
+def october_env(migrated_env, tmp_path):
     """An embedded installation holding the October cases, and a case with a formula title."""
-    env = {**embedded_env, "HUIYING_BASE_URL": "https://yq.example.gov.cn",
+    env = {**migrated_env, "HUIYING_BASE_URL": "https://yq.example.gov.cn",
            "HUIYING_BUREAU_NAME": "云溪县教育体育局"}
-    huiying("db", "upgrade", env=env)
     url = f"sqlite:///{Path(env['HUIYING_DATA_DIR']).resolve() / 'huiying.sqlite3'}"
     with session_scope(url) as session:
         cases = october(session)

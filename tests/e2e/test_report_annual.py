@@ -18,9 +18,8 @@ from tests.core.test_annual_format import consistent
 
 
 @pytest.fixture
-def installation(embedded_env):
-    env = {**embedded_env, "HUIYING_BUREAU_NAME": "云溪县教育体育局"}
-    huiying("db", "upgrade", env=env)
+def installation(migrated_env):
+    env = {**migrated_env, "HUIYING_BUREAU_NAME": "云溪县教育体育局"}
     url = f"sqlite:///{Path(env['HUIYING_DATA_DIR']).resolve() / 'huiying.sqlite3'}"
     with session_scope(url) as session:
         ids = {key: case.id for key, case in year_2026(session).items()}

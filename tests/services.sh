@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Make sure what the test suite talks to is reachable: PostgreSQL, Redis, Chromium.
-# Starts a stopped service; installs a missing one from the distribution's packages.
+# Test environment only (`make services`, run by `make test`): make sure what the test suite
+# talks to is reachable on this machine: PostgreSQL, Redis, Chromium. Starts a stopped service;
+# installs a missing one from the distribution's packages, and lets local TCP connections into
+# PostgreSQL without a password (trust in pg_hba.conf), which no production server should do.
+# Production setup is docs/operations.md and deploy/.
 set -euo pipefail
 
 need_root() { [ "$(id -u)" = 0 ] || { echo "error: run as root (or install $1 yourself)" >&2; exit 1; }; }
