@@ -51,9 +51,8 @@ class ExtendForm(FlaskForm):
 class FollowUpForm(FlaskForm):
     text = TextAreaField(lazy_gettext("回访情况"),
                          render_kw={"rows": 3, "maxlength": TEXT_LIMIT, "required": True})
-    satisfaction = SelectField(lazy_gettext("群众评价"), validate_choice=False, choices=[
-        ("", lazy_gettext("未表态")), ("满意", lazy_gettext("满意")), ("基本满意", lazy_gettext("基本满意")),
-        ("不满意", lazy_gettext("不满意"))])
+    # Choices are set per request in _form (the words of workflow.SATISFACTION, translated).
+    satisfaction = SelectField(lazy_gettext("群众评价"), validate_choice=False)
 
 
 class MergeForm(FlaskForm):
@@ -144,6 +143,9 @@ def _form(db: Session, case: Case, action: Action) -> FlaskForm:
     if action == Action.ASSIGN:
         names = db.execute(select(Department.id, Department.name).order_by(Department.id)).all()
         form.department.choices = [(0, _("请选择"))] + [(i, n) for i, n in names if i != case.department_id]
+    if action == Action.FOLLOW_UP:
+        form.satisfaction.choices = [("", _("未表态")), ("满意", _("满意")), ("基本满意", _("基本满意")),
+                                     ("不满意", _("不满意"))]
     return form
 
 
