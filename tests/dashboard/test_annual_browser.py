@@ -23,7 +23,7 @@ def shots(tmp_path: Path) -> Path:
 
 
 def test_the_annual_report_and_its_form(page, live_server, db, tmp_path):  # noqa: F811
-    year_2026(db)
+    cases = year_2026(db)
     values = consistent()
     values["overview.press_conferences"] = 4.0
     values.update({fmt.t4_key("review", o): None for o, _ in fmt.T4_OUTCOMES})  # 表四 not entered yet
@@ -55,7 +55,16 @@ def test_the_annual_report_and_its_form(page, live_server, db, tmp_path):  # noq
     with page.expect_download() as download:
         page.get_by_role("link", name="下载 Word").click()
     assert download.value.suggested_filename == "政府信息公开年报-2026.docx"
-    page.set_viewport_size({"width": 1280, "height": 900})
     page.screenshot(path=str(folder / "annual-consistent.png"), full_page=True)
+
+    # The 回访 form on a replied case: what the person said, and their verdict.
+    page.goto(live_server + f"/cases/{cases['B4'].id}")
+    page.get_by_label("回访情况").fill("家长表示基本满意。")
+    page.get_by_label("群众评价").select_option("基本满意")
+    page.locator("#act-follow_up").screenshot(path=str(folder / "case-follow-up.png"))
+    page.get_by_role("button", name="回访").click()
+    expect(page.locator(".alert-success")).to_contain_text("已记录回访。")
+    page.goto(live_server + "/reports/annual?year=2026")
+    expect(page.locator(".annual-satisfaction tr", has_text="基本满意").locator("td")).to_have_text("2")
     # The one refused save answered 400 (the form with its errors); nothing else went wrong.
     assert errors == ["Failed to load resource: the server responded with a status of 400 (BAD REQUEST)"]
