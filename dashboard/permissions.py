@@ -3,9 +3,10 @@
 Department users see the cases assigned to their department; admin, press office and
 leaders see all. A case one may not see is reported as missing (404), never as forbidden.
 Only the admin edits the topic taxonomy, accounts, departments, routing rules and sources,
-and reads the audit log; admin and press office correct the analysis; admin, press office and
-leaders read the reports and the overview (the whole bureau's figures); a department user's
-home page shows its own department's cases and figures only.
+reads the audit log and enters the annual report's figures that no case records (press
+conferences, tables 二 to 四); admin and press office correct the analysis; admin, press office
+and leaders read the reports and the overview (the whole bureau's figures); a department
+user's home page shows its own department's cases and figures only.
 Acting on a case (the 办理 panel) follows huiying/workflow.py's rules table: leaders act on
 nothing, department users only on their own department's cases.
 """
@@ -32,6 +33,7 @@ CORRECT_ANALYSIS = (Role.ADMIN, Role.PRESS)
 ACT_ON_CASES = (Role.ADMIN, Role.PRESS, Role.DEPARTMENT)
 READ_REPORTS = (Role.ADMIN, Role.PRESS, Role.LEADER)  # the whole bureau's figures
 BUREAU_OVERVIEW = (Role.ADMIN, Role.PRESS, Role.LEADER)  # `/`: 舆情态势, else one's department
+ENTER_ANNUAL_INPUTS = (Role.ADMIN,)  # the annual report's cells only a person knows
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -364,3 +364,18 @@ class AuditEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     actor: Mapped[User | None] = relationship()
+
+
+class AnnualInput(Base):
+    """A figure of the yearly 政府信息公开工作年度报告 that only a person knows (huiying.annual_format
+    names the keys): press conferences held, table 三's applications … A missing row is 未填报."""
+
+    __tablename__ = "annual_input"
+    __table_args__ = (UniqueConstraint("year", "key", name="uq_annual_input_year_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    key: Mapped[str] = mapped_column(String(40))
+    value: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

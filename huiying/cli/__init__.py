@@ -16,7 +16,7 @@ import click
 from huiying import __version__
 from huiying import settings as settings_module
 from huiying.cli.clock import clock
-from huiying.cli.export import export
+from huiying.cli.export import export, report
 from huiying.cli.imports import import_command
 from huiying.errors import HuiyingError
 from huiying.settings import Settings
@@ -683,6 +683,7 @@ def model_eval_relevance(model_dir: Path | None, data: Path, text_col: str, labe
 cli.add_command(clock)
 cli.add_command(import_command)
 cli.add_command(export)
+cli.add_command(report)
 
 
 @cli.command()
