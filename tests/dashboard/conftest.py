@@ -200,13 +200,17 @@ def cases(db):
         comment = Comment(source_id=source.id, external_id=sample.external_id,
                           url=f"https://liuyan.example.gov.cn/{sample.external_id}",
                           title=sample.title, body=sample.body, author=sample.author,
-                          official_reply=sample.official_reply, published_at=published,
+                          published_at=published,
                           content_hash=f"hash-{sample.external_id}")
         db.add(comment)
         comments[key] = comment
         published += timedelta(hours=1)
     db.commit()
     process_comments(db, [c.id for c in comments.values()])
+    # The board's reply appears on a later crawl (a post that carried one when first crawled
+    # would open as already replied): these cases are still to be worked.
+    for key, comment in comments.items():
+        comment.official_reply = SAMPLES[key].official_reply
     found = {}
     for key, comment in comments.items():
         db.refresh(comment)
