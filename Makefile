@@ -6,7 +6,14 @@ BIN    := $(VENV)/bin
 RUN_STAMP  := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: install install-test run test lint bench translations services clean
+.PHONY: install install-test run test lint bench translations services vendor clean
+
+# ECharts for the overview's charts, from its npm package at install time (never committed,
+# never from a CDN: intranets often cannot reach one). Pinned: version and file checksum.
+ECHARTS_VERSION := 5.6.0
+ECHARTS_SHA256  := bf4a223524e40b77c304bec67e1222cf551f14880cf42c69dc046558e11c07b1
+ECHARTS_DIR     := dashboard/static/vendor/echarts
+ECHARTS_JS      := $(ECHARTS_DIR)/echarts.min.js
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +27,26 @@ $(TEST_STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(RUN_STAMP)
 
-install: $(RUN_STAMP)
+install: $(RUN_STAMP) vendor
 
-install-test: $(TEST_STAMP)
+install-test: $(TEST_STAMP) vendor
+
+# Without npm or the registry the dashboard still works (tables instead of charts): warn only.
+vendor:
+	@test -f $(ECHARTS_JS) || $(MAKE) --no-print-directory $(ECHARTS_JS) || \
+		echo "warning: ECharts $(ECHARTS_VERSION) not installed (needs npm and its registry);" \
+		     "the overview shows tables instead of charts until 'make install' succeeds." >&2
+
+$(ECHARTS_JS):
+	@command -v npm >/dev/null || { echo "npm is not installed (apt-get install npm)" >&2; exit 1; }
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	npm pack --silent --pack-destination "$$tmp" echarts@$(ECHARTS_VERSION) >/dev/null && \
+	tar -xzf "$$tmp/echarts-$(ECHARTS_VERSION).tgz" -C "$$tmp" \
+		package/dist/echarts.min.js package/LICENSE package/NOTICE && \
+	echo "$(ECHARTS_SHA256)  $$tmp/package/dist/echarts.min.js" | sha256sum --check --quiet && \
+	mkdir -p $(ECHARTS_DIR) && cp "$$tmp/package/LICENSE" "$$tmp/package/NOTICE" $(ECHARTS_DIR)/ && \
+	cp "$$tmp/package/dist/echarts.min.js" $@ && \
+	echo "ECharts $(ECHARTS_VERSION) installed into $(ECHARTS_DIR)"
 
 run: install
 	$(BIN)/huiying run
@@ -50,4 +74,4 @@ bench: install
 	@for suite in analysis crawl; do $(BIN)/huiying bench $$suite --json || exit 1; done
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache $(ECHARTS_DIR)

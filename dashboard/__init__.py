@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, redirect, url_for
+from flask import Flask
 from flask_bootstrap import Bootstrap5
 from flask_wtf.csrf import CSRFProtect
 
@@ -49,6 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         filters,
         health,
         i18n,
+        overview,
         permissions,
         reports,
         security,
@@ -72,6 +73,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(health.bp)
-    app.add_url_rule("/", "index", lambda: redirect(url_for("cases.index")))
+    overview.init_app(app)  # `/` (endpoint "index") and the panel's JSON
     security.init_app(app)  # last: it wraps the registered login view
     return app

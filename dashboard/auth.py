@@ -95,7 +95,7 @@ def _clear_session() -> None:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("cases.index"))
+        return redirect(url_for("index"))
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
@@ -107,7 +107,7 @@ def login():
         elif verify_password(user, form.password.data):
             _clear_session()  # no state from before the login survives it
             login_user(Account.from_user(user))
-            return redirect(safe_next(form.next.data) or url_for("cases.index"))
+            return redirect(safe_next(form.next.data) or url_for("index"))
         flash(str(LOGIN_FAILED), "danger")
     elif request.method == "POST":
         flash(str(LOGIN_FAILED), "danger")

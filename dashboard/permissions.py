@@ -3,7 +3,8 @@
 Department users see the cases assigned to their department; admin, press office and
 leaders see all. A case one may not see is reported as missing (404), never as forbidden.
 Only the admin edits the topic taxonomy; admin and press office correct the analysis; admin,
-press office and leaders read the reports (the whole bureau's figures).
+press office and leaders read the reports and the overview (the whole bureau's figures); a
+department user's home page shows its own department's cases and figures only.
 Acting on a case (the 办理 panel) follows huiying/workflow.py's rules table: leaders act on
 nothing, department users only on their own department's cases.
 """
@@ -28,6 +29,7 @@ MANAGE_TOPICS = (Role.ADMIN,)
 CORRECT_ANALYSIS = (Role.ADMIN, Role.PRESS)
 ACT_ON_CASES = (Role.ADMIN, Role.PRESS, Role.DEPARTMENT)
 READ_REPORTS = (Role.ADMIN, Role.PRESS, Role.LEADER)  # the whole bureau's figures
+BUREAU_OVERVIEW = (Role.ADMIN, Role.PRESS, Role.LEADER)  # `/`: 舆情态势, else one's department
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,6 +84,24 @@ def can_read_reports(user: Any) -> bool:
     return user.is_authenticated and user.role in READ_REPORTS
 
 
+def sees_bureau_overview(user: Any) -> bool:
+    """The home page with the whole bureau's figures; otherwise one's own department's."""
+    return user.is_authenticated and user.role in BUREAU_OVERVIEW
+
+
+NO_DEPARTMENT_ID = -1  # matches no department: a department user without one sees nothing
+
+
+def figures_department(user: Any) -> int | None:
+    """Whose cases and figures `user`'s home page counts: None for the whole bureau's, else
+    their own department's id."""
+    if sees_bureau_overview(user):
+        return None
+    if user.role == Role.DEPARTMENT and user.department_id is not None:
+        return user.department_id
+    return NO_DEPARTMENT_ID
+
+
 def allowed_actions(case: Case, user: Any) -> list[workflow.Action]:
     """The workflow actions `user` may take on `case` (which they can see) now."""
     if not user.is_authenticated or user.role not in ACT_ON_CASES:
@@ -100,4 +120,5 @@ def role_may(user: Any, action: workflow.Action) -> bool:
 def init_app(app: Flask) -> None:
     """Templates ask these questions instead of comparing roles themselves."""
     app.jinja_env.globals.update(can_manage_topics=can_manage_topics, can_correct=can_correct,
-                                 can_read_reports=can_read_reports)
+                                 can_read_reports=can_read_reports,
+                                 sees_bureau_overview=sees_bureau_overview)

@@ -51,12 +51,13 @@ def log_in(page, live_server, username="admin", password=ADMIN_PASSWORD) -> list
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
-    page.wait_for_url("**/cases/")
+    page.wait_for_url(live_server + "/")  # the home page: the overview, or a department's list
     return errors
 
 
 def test_login_list_and_open_a_case(page, live_server, cases, tmp_path):
     errors = log_in(page, live_server)
+    page.get_by_role("link", name="案件", exact=True).click()
     expect(page.get_by_role("columnheader", name="办理时限")).to_be_visible()
     page.screenshot(path=str(tmp_path / "cases.png"), full_page=True)
 
@@ -78,8 +79,8 @@ def test_switch_to_english_in_the_navbar(page, live_server, cases, tmp_path):
     page.get_by_label("Username").fill("admin")
     page.get_by_label("Password").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="Log in").click()
-
-    page.wait_for_url("**/cases/")
+    page.wait_for_url(live_server + "/")
+    page.get_by_role("link", name="Cases", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Cases")
     expect(page.get_by_role("columnheader", name="Due")).to_be_visible()
     page.screenshot(path=str(tmp_path / "cases-en.png"), full_page=True)
@@ -90,6 +91,7 @@ def test_switch_to_english_in_the_navbar(page, live_server, cases, tmp_path):
 
 def test_department_accepts_and_replies(page, live_server, users, cases, tmp_path):
     errors = log_in(page, live_server, "jichu", PASSWORD)
+    page.get_by_role("link", name="案件", exact=True).click()
     expect(page.get_by_role("link", name="待签收 1")).to_be_visible()
 
     case = cases["enrolment"]
@@ -126,6 +128,7 @@ def overflows(page) -> bool:
 def test_case_list_on_a_phone(page, live_server, users, cases, tmp_path):
     page.set_viewport_size({"width": 390, "height": 844})
     errors = log_in(page, live_server, "press", PASSWORD)
+    page.goto(live_server + "/cases/")
     assert not overflows(page)
     # Each case is a card with labelled lines; the title link is on top.
     card = page.locator("table.cases tbody tr").first
@@ -165,6 +168,7 @@ def test_case_list_on_a_phone(page, live_server, users, cases, tmp_path):
 
 def test_case_list_on_a_desktop(page, live_server, users, cases, hotline, tmp_path):  # noqa: F811
     errors = log_in(page, live_server, "press", PASSWORD)
+    page.get_by_role("link", name="案件", exact=True).click()
     expect(page.get_by_label("渠道")).to_be_visible()  # no fold on a wide screen
     expect(page.get_by_role("columnheader", name="办理时限")).to_be_visible()
     assert not overflows(page)
