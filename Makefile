@@ -52,12 +52,19 @@ run: install
 	$(BIN)/huiying run
 
 services:
-	bash deploy/ensure-services.sh
+	bash tests/services.sh
 
-test: install-test services
+# Parallel runs on one server each give their own names, e.g.
+# `make test HUIYING_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/huiying_dash_me
+#  HUIYING_TEST_REDIS_URL=redis://127.0.0.1:6379/3` (the database and `<name>_template` are made).
+HUIYING_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/huiying_dash_test
+HUIYING_TEST_REDIS_URL    ?= redis://127.0.0.1:6379/13
+export HUIYING_TEST_DATABASE_URL HUIYING_TEST_REDIS_URL
+
+# services first: it installs npm where missing, which `make vendor` (in install-test) needs.
+test: services install-test
 	$(BIN)/ruff check .
-	HUIYING_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/huiying_dash_test \
-		$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -40,12 +40,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
 
     from dashboard import (
+        accounts,
         admin,
         api,
+        audit,
         auth,
         bulk,
         cases,
         db,
+        departments,
         filters,
         health,
         i18n,
@@ -53,6 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         permissions,
         reports,
         security,
+        sources,
         workflow,
     )
 
@@ -71,6 +75,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # read-only GETs authenticated by a bearer token, never by the session cookie
     app.register_blueprint(admin.bp)
+    app.register_blueprint(accounts.bp)
+    app.register_blueprint(departments.bp)
+    app.register_blueprint(sources.bp)
+    app.register_blueprint(audit.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(health.bp)
     overview.init_app(app)  # `/` (endpoint "index") and the panel's JSON

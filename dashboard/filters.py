@@ -64,6 +64,8 @@ def http_url(value: str | None) -> str | None:
 
 
 def init_app(app: Flask) -> None:
+    # Whether a page is served, for links to pages another part of the app may not have yet.
+    app.jinja_env.globals["has_page"] = lambda endpoint: endpoint in app.view_functions
     app.add_template_filter(localtime)
     app.add_template_filter(sentiment_label)
     app.add_template_filter(action_label)

@@ -2,9 +2,11 @@
 
 Department users see the cases assigned to their department; admin, press office and
 leaders see all. A case one may not see is reported as missing (404), never as forbidden.
-Only the admin edits the topic taxonomy; admin and press office correct the analysis; admin,
-press office and leaders read the reports and the overview (the whole bureau's figures); a
-department user's home page shows its own department's cases and figures only.
+Only the admin edits the topic taxonomy, accounts, departments, routing rules and sources,
+reads the audit log and enters the annual report's figures that no case records (press
+conferences, tables 二 to 四); admin and press office correct the analysis; admin, press office
+and leaders read the reports and the overview (the whole bureau's figures); a department
+user's home page shows its own department's cases and figures only.
 Acting on a case (the 办理 panel) follows huiying/workflow.py's rules table: leaders act on
 nothing, department users only on their own department's cases.
 """
@@ -26,10 +28,12 @@ from huiying.models import Case, Role
 ALL_ROLES = tuple(Role)
 SEE_ALL_CASES = {Role.ADMIN, Role.PRESS, Role.LEADER}
 MANAGE_TOPICS = (Role.ADMIN,)
+ADMINISTER = (Role.ADMIN,)  # accounts, departments, routing rules, sources, the audit log
 CORRECT_ANALYSIS = (Role.ADMIN, Role.PRESS)
 ACT_ON_CASES = (Role.ADMIN, Role.PRESS, Role.DEPARTMENT)
 READ_REPORTS = (Role.ADMIN, Role.PRESS, Role.LEADER)  # the whole bureau's figures
 BUREAU_OVERVIEW = (Role.ADMIN, Role.PRESS, Role.LEADER)  # `/`: 舆情态势, else one's department
+ENTER_ANNUAL_INPUTS = (Role.ADMIN,)  # the annual report's cells only a person knows
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -76,6 +80,10 @@ def can_manage_topics(user: Any) -> bool:
     return user.is_authenticated and user.role in MANAGE_TOPICS
 
 
+def can_administer(user: Any) -> bool:
+    return user.is_authenticated and user.role in ADMINISTER
+
+
 def can_correct(user: Any) -> bool:
     return user.is_authenticated and user.role in CORRECT_ANALYSIS
 
@@ -120,5 +128,5 @@ def role_may(user: Any, action: workflow.Action) -> bool:
 def init_app(app: Flask) -> None:
     """Templates ask these questions instead of comparing roles themselves."""
     app.jinja_env.globals.update(can_manage_topics=can_manage_topics, can_correct=can_correct,
-                                 can_read_reports=can_read_reports,
+                                 can_read_reports=can_read_reports, can_administer=can_administer,
                                  sees_bureau_overview=sees_bureau_overview)

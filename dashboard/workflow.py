@@ -48,6 +48,13 @@ class ExtendForm(FlaskForm):
     note = StringField(lazy_gettext("说明（可选）"), render_kw={"maxlength": 500})
 
 
+class FollowUpForm(FlaskForm):
+    text = TextAreaField(lazy_gettext("回访情况"),
+                         render_kw={"rows": 3, "maxlength": TEXT_LIMIT, "required": True})
+    # Choices are set per request in _form (the words of workflow.SATISFACTION, translated).
+    satisfaction = SelectField(lazy_gettext("群众评价"), validate_choice=False)
+
+
 class MergeForm(FlaskForm):
     into = IntegerField(lazy_gettext("并入案件编号"), render_kw={"min": 1})
 
@@ -116,8 +123,9 @@ PANELS: dict[Action, Panel] = {
         _text_form(N_("驳回理由（可选）"), required=False), N_("已驳回延期申请。"),
         lambda db, case, actor, form: workflow.reject_extension(db, case, actor, _text(form)),
         "btn-outline-danger"),
-    Action.FOLLOW_UP: Panel(_text_form(N_("回访情况")), N_("已记录回访。"),
-                            lambda db, case, actor, form: workflow.follow_up(db, case, actor, _text(form))),
+    Action.FOLLOW_UP: Panel(FollowUpForm, N_("已记录回访。"),
+                            lambda db, case, actor, form: workflow.follow_up(
+                                db, case, actor, _text(form), satisfaction=form.satisfaction.data or None)),
     Action.CLOSE: Panel(_text_form(N_("办结说明（可选）"), required=False), N_("已办结。"),
                         lambda db, case, actor, form: workflow.close(db, case, actor, _text(form))),
     Action.REJECT: Panel(_text_form(N_("不予处理理由")), N_("已标记为不予处理。"),
@@ -135,6 +143,9 @@ def _form(db: Session, case: Case, action: Action) -> FlaskForm:
     if action == Action.ASSIGN:
         names = db.execute(select(Department.id, Department.name).order_by(Department.id)).all()
         form.department.choices = [(0, _("请选择"))] + [(i, n) for i, n in names if i != case.department_id]
+    if action == Action.FOLLOW_UP:
+        form.satisfaction.choices = [("", _("未表态")), ("满意", _("满意")), ("基本满意", _("基本满意")),
+                                     ("不满意", _("不满意"))]
     return form
 
 

@@ -341,3 +341,41 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A pending row is sent when this is NULL or past: failures back off exponentially.
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(Base):
+    """An administrative change: who changed what, when (written by huiying.audit.record only).
+
+    Append-only. `target_kind` names what was changed (user, department, routing_rule,
+    source, topic, …) and `target_id` its row (or source name); `data` holds the before/after
+    values worth keeping, never a password.
+    """
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_kind_at", "target_kind", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(40))
+    target_kind: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[str | None] = mapped_column(String(80))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship()
+
+
+class AnnualInput(Base):
+    """A figure of the yearly 政府信息公开工作年度报告 that only a person knows (huiying.annual_format
+    names the keys): press conferences held, table 三's applications … A missing row is 未填报."""
+
+    __tablename__ = "annual_input"
+    __table_args__ = (UniqueConstraint("year", "key", name="uq_annual_input_year_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    key: Mapped[str] = mapped_column(String(40))
+    value: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

@@ -29,8 +29,9 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
+from huiying.clocks import CalendarMissing, WorkCalendar
 from huiying.errors import InputError, SettingsError
-from huiying.figures import case_link
+from huiying.figures import case_link, monthly, parse_month, previous_month
 from huiying.masking import mask_text
 from huiying.models import (
     Case,
@@ -57,6 +58,7 @@ class Kind(enum.StrEnum):
     REMIND = "remind"  # the deadline is near
     OVERDUE = "overdue"  # 催办: the deadline has passed
     BRIEF = "brief"  # 舆情日报: the day before, once a day
+    MONTHLY = "monthly"  # 回应月报 of the month before, on the month's first working day
 
 
 # Events and cases older than this are not looked at again: the scan stays cheap.
@@ -97,7 +99,7 @@ def scan(session: Session, settings: Settings, now: datetime | None = None) -> d
     text = _Texts(session, settings, now)
     facts = [*_assignments(session, people, text, now), *_alerts(session, people, text, now),
              *_spike(session, settings, people, text, now), *_deadlines(session, people, text, now),
-             *_briefing(settings, people, text, now)]
+             *_briefing(settings, people, text, now), *_monthly_report(settings, people, text, now)]
     created = _store(session, facts, now)
     session.commit()
     if any(created.values()):
@@ -187,6 +189,30 @@ def _briefing(settings: Settings, people: _Recipients, text: _Texts, now: dateti
     day = local.date() - timedelta(days=1)
     yield _Fact(Kind.BRIEF, f"brief:{day.isoformat()}", people.press_office(), None,
                 partial(text.brief, day))
+
+
+def first_working_day(year: int, month: int) -> tuple[date, bool]:
+    """The first working day of the month by the working-day calendar, and whether the calendar
+    knew it; a month the calendar does not cover falls back to its first day (the email says so)."""
+    calendar, day = WorkCalendar(), date(year, month, 1)
+    try:
+        while not calendar.is_workday(day):
+            day += timedelta(days=1)
+    except CalendarMissing:
+        return date(year, month, 1), False
+    return day, True
+
+
+def _monthly_report(settings: Settings, people: _Recipients, text: _Texts, now: datetime) -> Iterator[_Fact]:
+    """From settings.brief_hour of the month's first working day on: last month's report, once.
+    Later days of the month still send it (the service may have been down that morning)."""
+    local = now.astimezone(text.zone)
+    first, _known = first_working_day(local.year, local.month)
+    if local.date() < first or (local.date() == first and local.hour < settings.brief_hour):
+        return
+    month = previous_month(local.date())
+    yield _Fact(Kind.MONTHLY, f"{Kind.MONTHLY}:{month:%Y-%m}", people.press_office(), None,
+                partial(text.monthly, month))
 
 
 def _day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -363,6 +389,32 @@ class _Texts:
                     "", f"舆情看板：{self.settings.base_url}/"]
         return f"【回应】舆情日报 {day.isoformat()}", self.mail("宣传办", lead, "\n".join(sections))
 
+    def monthly(self, month: date) -> tuple[str, str]:
+        """回应月报 of `month`: the overall figures; the xlsx is attached when the row is sent."""
+        from huiying.monthly_export import file_name
+
+        report = monthly(self.session, month, self.settings.timezone, now=self.now)
+        figures = report.overall
+        rate = "—" if figures.response_rate is None else f"{figures.response_rate:.1%}"
+        on_time = "—" if figures.on_time_rate is None else f"{figures.on_time_rate:.1%}"
+        median = "—" if figures.median_response_hours is None else f"{figures.median_response_hours:.1f} 小时"
+        label = f"{month.year}年{month.month}月"
+        first, known = first_working_day(self.now.astimezone(self.zone).year,
+                                         self.now.astimezone(self.zone).month)
+        lead = f"{self.settings.bureau_name}{label}回应月报已生成，详见附件《{file_name(report, 'xlsx')}》。"
+        if not known:
+            lead += f"\n（工作日历未覆盖 {first.year} 年，本月报于当月 1 日发送。）"
+        details = "\n".join([
+            f"案件数：{len(figures.total)} 件",
+            f"需回应：{len(figures.needing_answer)} 件，已回应 {len(figures.replied)} 件，回应率 {rate}",
+            f"按时回应：{len(figures.on_time)} 件，按时率 {on_time}",
+            f"回应时长中位数：{median}",
+            f"超期未回应：{len(figures.overdue_unanswered)} 件",
+            "",
+            f"在线查看：{self.settings.base_url}/reports/monthly?month={month:%Y-%m}",
+        ])
+        return f"【回应】回应月报 {label}", self.mail("宣传办", lead, details)
+
     def brief_cases(self, start: datetime, end: datetime) -> list[str]:
         cases = list(self.session.scalars(select(Case).where(
             Case.created_at >= start, Case.created_at < end).order_by(Case.id)))
@@ -442,7 +494,8 @@ def send_pending(session: Session, settings: Settings, now: datetime | None = No
                 session.commit()
                 break
             try:
-                smtp.send_message(message(settings, row.recipient, row.subject, row.body, now, row.key))
+                smtp.send_message(message(settings, row.recipient, row.subject, row.body, now, row.key,
+                                          attachments=_attachments(session, settings, row, now)))
             except (OSError, smtplib.SMTPException) as exc:
                 result[_failed(row, exc, now)] += 1
                 if isinstance(exc, (OSError, smtplib.SMTPServerDisconnected)):
@@ -532,8 +585,21 @@ def _quit(smtp: smtplib.SMTP) -> None:
         smtp.close()
 
 
+def _attachments(session: Session, settings: Settings, row: Notification,
+                 now: datetime) -> list[tuple[str, str, bytes]]:
+    """Files sent with a row, made when it is sent: the monthly report's xlsx, as of now."""
+    if row.kind != Kind.MONTHLY:
+        return []
+    from huiying.monthly_export import MEDIA_TYPES, file_name, render
+
+    report = monthly(session, parse_month(row.key.split(":")[1]), settings.timezone, now=now)
+    data = render(report, "xlsx", settings.base_url, settings.bureau_name)
+    return [(file_name(report, "xlsx"), MEDIA_TYPES["xlsx"], data)]
+
+
 def message(settings: Settings, recipient: str, subject: str, body: str, now: datetime,
-            key: str | None = None) -> EmailMessage:
+            key: str | None = None,
+            attachments: Iterable[tuple[str, str, bytes]] = ()) -> EmailMessage:
     mail = EmailMessage()
     mail["Subject"] = subject
     mail["From"] = settings.smtp_from
@@ -545,6 +611,9 @@ def message(settings: Settings, recipient: str, subject: str, body: str, now: da
     if key:
         mail["X-Huiying-Key"] = key
     mail.set_content(body)
+    for name, media_type, data in attachments:
+        maintype, _, subtype = media_type.partition("/")
+        mail.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     return mail
 
 

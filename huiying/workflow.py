@@ -51,6 +51,9 @@ def N_(message: str) -> str:  # marks a message for the dashboard's catalog (bab
 
 
 MIN_REPLY = 10  # characters of a reply, after stripping
+# What the person who asked said of the answer, recorded with a 回访 (follow_up data
+# "satisfaction"); the annual report counts them (huiying/annual.py).
+SATISFACTION = ("满意", "基本满意", "不满意")
 EXTENSION_HOURS = (1, 720)  # bounds of one approved extension
 CLOSED_STATUSES = frozenset({S.CLOSED, S.REJECTED, S.MERGED})
 OPEN_STATUSES = frozenset(set(S) - CLOSED_STATUSES)
@@ -359,11 +362,15 @@ def reject_extension(session: Session, case: Case, actor: User, reason: str = ""
 
 
 def follow_up(session: Session, case: Case, actor: User, note: str, *,
-              now: datetime | None = None) -> CaseEvent:
-    """The press office called back the person who asked: what they said."""
+              satisfaction: str | None = None, now: datetime | None = None) -> CaseEvent:
+    """The press office called back the person who asked: what they said, and whether they
+    were satisfied (one of SATISFACTION; None when they would not say)."""
     check(case, actor, Action.FOLLOW_UP)
     note = _required(note, N_("请填写回访情况。"))
-    return _record(session, case, actor, Action.FOLLOW_UP, now=now, note=note)
+    if satisfaction is not None and satisfaction not in SATISFACTION:
+        raise WorkflowError(N_("满意度只能是“满意”“基本满意”或“不满意”。"))
+    return _record(session, case, actor, Action.FOLLOW_UP, now=now, note=note,
+                   data={"satisfaction": satisfaction} if satisfaction else None)
 
 
 def close(session: Session, case: Case, actor: User, note: str = "", *,

@@ -80,12 +80,13 @@ def smtp(settings, port):
 
 
 def news(created):
-    """The counts without the daily briefing: that one depends on the clock alone (tests below)."""
-    return {kind: n for kind, n in created.items() if kind != "brief"}
+    """The counts without the daily briefing and the monthly report: those depend on the clock
+    alone (tests below, and tests/core/test_monthly_email.py)."""
+    return {kind: n for kind, n in created.items() if kind not in ("brief", "monthly")}
 
 
 def not_brief(mails):
-    return [m for m in mails if "舆情日报" not in m["Subject"]]
+    return [m for m in mails if "舆情日报" not in m["Subject"] and "回应月报" not in m["Subject"]]
 
 
 def test_assignment_and_alert_are_created_once(database, office):
@@ -276,7 +277,7 @@ def test_base_url_is_validated(monkeypatch, tmp_path):
         settings_module.load()
 
 
-def test_the_notify_commands(tmp_path, smtp_server):
+def test_the_notify_commands(tmp_path, smtp_server, migrated_sqlite):
     mailbox, port = smtp_server
     env = clean_env(HUIYING_DATA_DIR=str(tmp_path), HUIYING_SMTP_HOST="127.0.0.1",
                     HUIYING_SMTP_PORT=str(port), HUIYING_SMTP_FROM="回应系统 <yq@edu.example.cn>")
@@ -292,8 +293,7 @@ def test_the_notify_commands(tmp_path, smtp_server):
     assert closed.returncode == 2 and len(lines) == 1
     assert lines[0].startswith("error: HUIYING_SMTP_HOST: cannot reach the mail server 127.0.0.1:")
 
-    huiying("db", "upgrade", env=env)
-    url = f"sqlite:///{tmp_path}/huiying.sqlite3"
+    url = migrated_sqlite(tmp_path, "admin-password-1")
     with session_scope(url) as session:
         session.execute(update(Department).where(Department.name == "基础教育股")
                         .values(email=DEPARTMENT_MAIL))
@@ -301,7 +301,7 @@ def test_the_notify_commands(tmp_path, smtp_server):
     summary = last_json(huiying("notify", "run", "--json", env=env).stdout)
     # No press officer with an address here: no briefing, whatever the hour.
     assert summary == {"assign": 1, "alert": 0, "spike": 0, "remind": 0, "overdue": 0, "brief": 0,
-                       "sent": 1, "retrying": 0, "failed": 0, "skipped": 0, "pending": 0}
+                       "monthly": 0, "sent": 1, "retrying": 0, "failed": 0, "skipped": 0, "pending": 0}
     assert mailbox.to(DEPARTMENT_MAIL)
     again = huiying("notify", "run", env=env).stdout
     assert "assign: 0" in again and "sent: 0" in again
