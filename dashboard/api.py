@@ -9,8 +9,9 @@ with the message in Chinese and English.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_babel import force_locale, gettext
@@ -24,7 +25,8 @@ from dashboard.db import get_db
 from dashboard.filters import http_url
 from dashboard.i18n import N_
 from dashboard.masking import mask_name
-from dashboard.permissions import can_read_reports, get_visible_case_or_404
+from dashboard.permissions import figures_department, get_visible_case_or_404
+from huiying import stats
 from huiying.figures import case_link
 from huiying.masking import mask_text
 from huiying.models import Case, CaseEvent, Comment, User, utcnow
@@ -33,6 +35,7 @@ from huiying.users import hash_token
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 PER_PAGE = 25
+DEFAULT_STATS_DAYS = 7
 MAX_PER_PAGE = 100
 MESSAGES = {
     401: ("unauthorized", N_("缺少或无效的 API 令牌：请在请求头中加上 Authorization: Bearer <令牌>，"
@@ -198,7 +201,21 @@ def case_detail(case_id: int):
 
 
 @bp.get("/stats")
-def stats():
-    if not can_read_reports(g.api_user):
-        return error(403, *MESSAGES[403])
-    return error(404, *MESSAGES[404])  # filled in below
+def stats_view():
+    """The overview's figures (huiying/stats.py) of the local days from..to, both included
+    (default: the last 7 days, as on the page): the whole bureau's for the roles whose home
+    page shows them, a department's own for a department token."""
+    tz = current_app.config["TIMEZONE"]
+    now = utcnow()
+    today = now.astimezone(ZoneInfo(tz)).date()
+    if "from" in request.args or "to" in request.args:
+        try:
+            first, last = stats.parse_period(request.args.get("from"), request.args.get("to"), today)
+        except stats.PeriodError as exc:
+            return error(400, "bad_request", N_("请求参数有误。"),
+                         problems=[{"parameter": exc.field, **_both(exc.template, **exc.params)}])
+    else:
+        first, last = today - timedelta(days=DEFAULT_STATS_DAYS - 1), today
+    start, end = stats.period_bounds(first, last, tz)
+    figures = stats.overview(get_db(), start, end, tz, now, figures_department(g.api_user))
+    return jsonify({"period": {"from": first.isoformat(), "to": last.isoformat()}, **figures.as_dict()})

@@ -154,18 +154,33 @@ def test_only_the_hash_is_stored(users, db):
 
 
 def test_stats_per_role(client, users, cases, db):
+    """The overview's figures: the bureau's for admin, press and leaders, a department's own
+    for a department token, as their home pages show them."""
     create_user(db, "leader", PASSWORD, "leader")
     db.commit()
+    period = {"from": "2024-09-01", "to": "2024-09-30"}
     for username in ("press", "leader", "admin"):
-        period = {"from": "2024-09-01", "to": "2024-09-30"}
         response = get(client, "/api/stats", token_for(db, username), **period)
         assert response.status_code == 200, username
         body = response.get_json()
-        assert body["from"] == "2024-09-01" and body["to"] == "2024-09-30"
-        assert body["cases"] == len(cases)
-    assert_refused(get(client, "/api/stats", token_for(db, "jichu")), 403, "forbidden")
-    bad = get(client, "/api/stats", token_for(db, "press"), **{"from": "2024-9-1"})
-    assert_refused(bad, 400, "bad_request")
+        assert body["period"] == period and body["department_id"] is None
+        assert body["new_cases"]["total"] == len(cases)
+        assert len(body["days"]) == 30
+    body = get(client, "/api/stats", token_for(db, "jichu"), **period).get_json()
+    own = db.scalar(select(Department).where(Department.name == "基础教育股"))
+    assert body["department_id"] == own.id and body["new_cases"]["total"] == 1  # only its case
+    default = get(client, "/api/stats", token_for(db, "press")).get_json()
+    assert len(default["days"]) == 7 and default["new_cases"]["total"] == 0  # the last 7 days
+
+
+def test_stats_period_errors_name_the_parameter(client, users, cases, db):
+    token = token_for(db, "press")
+    body = assert_refused(get(client, "/api/stats", token, **{"from": "2024-9-1", "to": "2024-09-30"}),
+                          400, "bad_request")
+    assert body["problems"][0]["parameter"] == "from"
+    assert "2024-9-1" in body["problems"][0]["zh"] and "2024-9-1" in body["problems"][0]["en"]
+    body = assert_refused(get(client, "/api/stats", token, **{"from": "2024-09-01"}), 400, "bad_request")
+    assert body["problems"][0]["parameter"] == "to"
 
 
 def test_api_only_reads(client, users, cases, db):

@@ -129,6 +129,7 @@ def overflows(page) -> bool:
 def test_case_list_on_a_phone(page, live_server, users, cases, tmp_path):
     page.set_viewport_size({"width": 390, "height": 844})
     errors = log_in(page, live_server, "press", PASSWORD)
+    page.goto(live_server + "/cases/")
     assert not overflows(page)
     # Each case is a card with labelled lines; the title link is on top.
     card = page.locator("table.cases tbody tr").first
@@ -168,6 +169,7 @@ def test_case_list_on_a_phone(page, live_server, users, cases, tmp_path):
 
 def test_case_list_on_a_desktop(page, live_server, users, cases, hotline, tmp_path):  # noqa: F811
     errors = log_in(page, live_server, "press", PASSWORD)
+    page.get_by_role("link", name="案件", exact=True).click()
     expect(page.get_by_label("渠道")).to_be_visible()  # no fold on a wide screen
     expect(page.get_by_role("columnheader", name="办理时限")).to_be_visible()
     assert not overflows(page)
