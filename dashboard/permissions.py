@@ -84,6 +84,10 @@ def can_read_reports(user: Any) -> bool:
     return user.is_authenticated and user.role in READ_REPORTS
 
 
+def can_enter_annual_inputs(user: Any) -> bool:
+    return user.is_authenticated and user.role in ENTER_ANNUAL_INPUTS
+
+
 def allowed_actions(case: Case, user: Any) -> list[workflow.Action]:
     """The workflow actions `user` may take on `case` (which they can see) now."""
     if not user.is_authenticated or user.role not in ACT_ON_CASES:
@@ -94,4 +98,5 @@ def allowed_actions(case: Case, user: Any) -> list[workflow.Action]:
 def init_app(app: Flask) -> None:
     """Templates ask these questions instead of comparing roles themselves."""
     app.jinja_env.globals.update(can_manage_topics=can_manage_topics, can_correct=can_correct,
-                                 can_read_reports=can_read_reports)
+                                 can_read_reports=can_read_reports,
+                                 can_enter_annual_inputs=can_enter_annual_inputs)
