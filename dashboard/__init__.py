@@ -42,6 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from dashboard import (
         admin,
         auth,
+        calendar,
         cases,
         db,
         filters,
@@ -65,6 +66,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(cases.bp)
     app.register_blueprint(workflow.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(calendar.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(health.bp)
     app.add_url_rule("/", "index", lambda: redirect(url_for("cases.index")))

@@ -2,8 +2,9 @@
 
 Department users see the cases assigned to their department; admin, press office and
 leaders see all. A case one may not see is reported as missing (404), never as forbidden.
-Only the admin edits the topic taxonomy; admin and press office correct the analysis; admin,
-press office and leaders read the reports (the whole bureau's figures).
+Only the admin edits the topic taxonomy and the working-day calendar; admin and press office
+correct the analysis; admin, press office and leaders read the reports (the whole bureau's
+figures).
 Acting on a case (the 办理 panel) follows huiying/workflow.py's rules table: leaders act on
 nothing, department users only on their own department's cases.
 """
@@ -25,6 +26,7 @@ from huiying.models import Case, Role
 ALL_ROLES = tuple(Role)
 SEE_ALL_CASES = {Role.ADMIN, Role.PRESS, Role.LEADER}
 MANAGE_TOPICS = (Role.ADMIN,)
+MANAGE_CALENDAR = (Role.ADMIN,)  # the working-day calendar every clock counts on
 CORRECT_ANALYSIS = (Role.ADMIN, Role.PRESS)
 ACT_ON_CASES = (Role.ADMIN, Role.PRESS, Role.DEPARTMENT)
 READ_REPORTS = (Role.ADMIN, Role.PRESS, Role.LEADER)  # the whole bureau's figures
@@ -74,6 +76,10 @@ def can_manage_topics(user: Any) -> bool:
     return user.is_authenticated and user.role in MANAGE_TOPICS
 
 
+def can_manage_calendar(user: Any) -> bool:
+    return user.is_authenticated and user.role in MANAGE_CALENDAR
+
+
 def can_correct(user: Any) -> bool:
     return user.is_authenticated and user.role in CORRECT_ANALYSIS
 
@@ -92,4 +98,5 @@ def allowed_actions(case: Case, user: Any) -> list[workflow.Action]:
 def init_app(app: Flask) -> None:
     """Templates ask these questions instead of comparing roles themselves."""
     app.jinja_env.globals.update(can_manage_topics=can_manage_topics, can_correct=can_correct,
+                                 can_manage_calendar=can_manage_calendar,
                                  can_read_reports=can_read_reports)

@@ -6,6 +6,7 @@ messages that name it, so a redelivered or swept id costs nothing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -21,7 +22,6 @@ from huiying.clocks import (
     DEFAULT_TIMEZONE,
     STATUTORY_WORKING_DAYS,
     CalendarMissing,
-    WorkCalendar,
     due_after_hours,
     due_after_working_days,
 )
@@ -40,6 +40,9 @@ from huiying.models import (
     utcnow,
 )
 from huiying.sources import IMPORT_KIND
+from huiying.workdays import CALENDAR_MISSING, missing_note, work_calendar
+
+log = logging.getLogger(__name__)
 
 # Hours to the first response for 政务舆情 (国办发〔2016〕61号): major within 5 h, others 48 h.
 RESPONSE_HOURS = {Severity.MAJOR: 5, Severity.SERIOUS: 48, Severity.GENERAL: 48}
@@ -188,7 +191,8 @@ def _escalate_for_heat(session: Session, case: Case, now: datetime) -> None:
         case.due_at = due
 
 
-def _first_due(comment: Comment, severity: str, now: datetime, tz: str) -> tuple[datetime | None, dict]:
+def _first_due(session: Session, comment: Comment, severity: str, now: datetime,
+               tz: str) -> tuple[datetime | None, dict]:
     """The due time of a new case, and what to record when the calendar lacks the year.
 
     An imported hotline or mailbox request with a type runs on statutory working days from
@@ -197,10 +201,14 @@ def _first_due(comment: Comment, severity: str, now: datetime, tz: str) -> tuple
     if comment.source.kind == IMPORT_KIND and comment.request_type:
         days = STATUTORY_WORKING_DAYS.get(comment.request_type, OTHER_REQUEST_WORKING_DAYS)
         try:
-            return due_after_working_days(comment.published_at or now, days, WorkCalendar(), tz=tz), {}
+            return due_after_working_days(comment.published_at or now, days, work_calendar(session),
+                                          tz=tz), {}
         except CalendarMissing as exc:
-            return None, {"note": str(exc), "data": {"year": exc.year, "working_days": days,
-                                                     "request_type": comment.request_type}}
+            # Shown in the case history: Chinese; the admin's instructions are in the log.
+            log.warning("case of comment %s has no due time yet: %s", comment.id, exc)
+            return None, {"note": missing_note(exc.year),
+                          "data": {"year": exc.year, "working_days": days,
+                                   "request_type": comment.request_type}}
     # The clock starts when the bureau learns of the matter, not when it was written.
     return due_after_hours(now, RESPONSE_HOURS[Severity(severity)]), {}
 
@@ -209,7 +217,7 @@ def _new_case(session: Session, comment: Comment, result: Analysis,
               departments: dict[str, Department], now: datetime, tz: str = DEFAULT_TIMEZONE) -> Case:
     department = departments.get(result.department) if result.department else None
     first_seen = comment.published_at or now
-    due_at, missing = _first_due(comment, result.severity, now, tz)
+    due_at, missing = _first_due(session, comment, result.severity, now, tz)
     case = Case(
         title=(comment.title or result.text_norm[:60])[:300],
         summary=result.text_norm[:500],
@@ -231,7 +239,7 @@ def _new_case(session: Session, comment: Comment, result: Analysis,
     session.add(CaseEvent(case=case, action="create", to_status=CaseStatus.TRIAGE,
                           note=f"由留言 #{comment.id} 生成", data={"comment_id": comment.id}))
     if missing:  # visibly without a deadline until the calendar knows the year
-        session.add(CaseEvent(case=case, action="calendar_missing", **missing))
+        session.add(CaseEvent(case=case, action=CALENDAR_MISSING, **missing))
     if department:
         session.add(CaseEvent(
             case=case, action="assign", from_status=CaseStatus.TRIAGE,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cache
+from urllib.parse import urlsplit
 
 from celery import Celery
 
@@ -15,6 +16,7 @@ from huiying.settings import Settings
 PROCESS_COMMENTS = "worker.tasks.process_comments"
 RECLASSIFY_TOPICS = "worker.tasks.reclassify_topics"
 BATCH = 100
+FILESYSTEM_FOLDERS = ("queue", "processed", "control")
 
 
 def celery_config(settings: Settings) -> dict:
@@ -30,14 +32,21 @@ def celery_config(settings: Settings) -> dict:
         "accept_content": ["json"],
     }
     if settings.broker_url.startswith("filesystem"):
+        for name in FILESYSTEM_FOLDERS:
+            settings.broker_dir.joinpath(name).mkdir(parents=True, exist_ok=True)
         folder = str(settings.broker_dir / "queue")
-        settings.broker_dir.joinpath("queue").mkdir(parents=True, exist_ok=True)
-        settings.broker_dir.joinpath("processed").mkdir(parents=True, exist_ok=True)
+        # kombu warns on every pooled connection of a URL without a host; the file transport
+        # ignores the host, so name one.
+        if urlsplit(settings.broker_url).hostname is None:
+            config["broker_url"] = "filesystem://localhost/"
         config["broker_transport_options"] = {
             "data_folder_in": folder,
             "data_folder_out": folder,
             "processed_folder": str(settings.broker_dir / "processed"),
             "store_processed": False,
+            # The exchange → queue bindings; kombu's default is `control/` in the current
+            # directory, which producers and workers started elsewhere would not share.
+            "control_folder": str(settings.broker_dir / "control"),
         }
         # The file transport has no broadcast: no remote control, gossip or mingle.
         config["worker_enable_remote_control"] = False
@@ -87,3 +96,4 @@ def check_broker(settings: Settings, timeout: float = 3.0) -> None:
             f"HUIYING_BROKER_URL: cannot reach {mask_url(settings.broker_url)} ({reason}); "
             "start the broker or fix the setting."
         ) from None
+

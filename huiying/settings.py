@@ -166,6 +166,18 @@ def load_timezone() -> str:
     return timezone
 
 
+def load_database_url() -> tuple[Path, str]:
+    """The data directory and HUIYING_DATABASE_URL, checked; nothing is created."""
+    data_dir = Path(_env("DATA_DIR", "var") or "var").expanduser().resolve()
+    database_url = _env("DATABASE_URL") or f"sqlite:///{data_dir / 'huiying.sqlite3'}"
+    _check_scheme("DATABASE_URL", database_url, DATABASE_SCHEMES,
+                  "postgresql+psycopg://huiying@127.0.0.1/huiying")
+    if database_url.startswith("postgresql://"):
+        # One driver everywhere: psycopg 3.
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    return data_dir, database_url
+
+
 def load() -> Settings:
     """Read and validate every setting from the environment."""
     env_name = (_env("ENV", "embedded") or "embedded").lower()
@@ -174,14 +186,7 @@ def load() -> Settings:
             f"HUIYING_ENV must be embedded, development or production, got {env_name!r}."
         )
     production = env_name == "production"
-    data_dir = Path(_env("DATA_DIR", "var") or "var").expanduser().resolve()
-
-    database_url = _env("DATABASE_URL") or f"sqlite:///{data_dir / 'huiying.sqlite3'}"
-    _check_scheme("DATABASE_URL", database_url, DATABASE_SCHEMES,
-                  "postgresql+psycopg://huiying@127.0.0.1/huiying")
-    if database_url.startswith("postgresql://"):
-        # One driver everywhere: psycopg 3.
-        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    data_dir, database_url = load_database_url()
 
     broker_url = _env("BROKER_URL") or "filesystem://"
     _check_scheme("BROKER_URL", broker_url, BROKER_SCHEMES, "redis://127.0.0.1:6379/0")

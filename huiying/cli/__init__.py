@@ -15,6 +15,7 @@ import click
 
 from huiying import __version__
 from huiying import settings as settings_module
+from huiying.cli.calendar import calendar
 from huiying.cli.clock import clock
 from huiying.cli.export import export
 from huiying.cli.imports import import_command
@@ -77,9 +78,10 @@ def db_upgrade() -> None:
 
 
 def _print_admin_password(password: str | None) -> None:
+    # A message for the person, on stderr: stdout carries only the result (`--json` output).
     if password:
         click.echo(f"First administrator created: user 'admin', password '{password}' "
-                   "(shown only this once; change it after logging in).")
+                   "(shown only this once; change it after logging in).", err=True)
 
 
 @cli.group()
@@ -651,6 +653,7 @@ def model_eval_relevance(model_dir: Path | None, data: Path, text_col: str, labe
     print_evaluation(lambda: evaluate_relevance(model, texts, labels, positive), len(texts), model.version)
 
 
+cli.add_command(calendar)
 cli.add_command(clock)
 cli.add_command(import_command)
 cli.add_command(export)
