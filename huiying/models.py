@@ -100,6 +100,9 @@ class Source(Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     last_crawled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_item_count: Mapped[int | None] = mapped_column(Integer)
+    # Set (atomically) when a crawl of the source is claimed, cleared when it ends: one crawl
+    # of a source at a time (huiying/sources.py claim_crawl).
+    crawl_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

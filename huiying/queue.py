@@ -16,6 +16,21 @@ from huiying.settings import Settings
 PROCESS_COMMENTS = "worker.tasks.process_comments"
 RECLASSIFY_TOPICS = "worker.tasks.reclassify_topics"
 BATCH = 100
+
+# Three queues, so slow work never holds the slot fast work needs: a 30-minute crawl waits on
+# its own queue, and analysis and mail go on (docs/operations.md, "Workers and queues").
+ANALYSIS, CRAWL, MAIL = "analysis", "crawl", "mail"
+QUEUES = (ANALYSIS, CRAWL, MAIL)
+TASK_QUEUES = {
+    "worker.tasks.process_comments": ANALYSIS,
+    "worker.tasks.sweep_unprocessed": ANALYSIS,
+    "worker.tasks.reclassify_topics": ANALYSIS,
+    # The scheduling tick is quick (claim due sources, enqueue them): not behind a crawl.
+    "worker.tasks.crawl_due_sources": ANALYSIS,
+    "worker.tasks.crawl_source": CRAWL,
+    "worker.tasks.scan_notifications": MAIL,
+    "worker.tasks.send_notifications": MAIL,
+}
 FILESYSTEM_FOLDERS = ("queue", "processed", "control")
 
 
@@ -30,6 +45,8 @@ def celery_config(settings: Settings) -> dict:
         "broker_connection_retry_on_startup": True,
         "task_serializer": "json",
         "accept_content": ["json"],
+        "task_default_queue": ANALYSIS,
+        "task_routes": {name: {"queue": queue} for name, queue in TASK_QUEUES.items()},
     }
     if settings.broker_url.startswith("filesystem"):
         for name in FILESYSTEM_FOLDERS:
@@ -97,3 +114,14 @@ def check_broker(settings: Settings, timeout: float = 3.0) -> None:
             "start the broker or fix the setting."
         ) from None
 
+
+def parse_queues(value: str) -> list[str]:
+    """`--queues analysis,mail` → the names, checked; one sentence on a typo."""
+    from huiying.errors import InputError
+
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in QUEUES]
+    if unknown or not names:
+        raise InputError(f"unknown queue {', '.join(unknown) or '(none)'}; "
+                         f"the queues are {', '.join(QUEUES)}.")
+    return list(dict.fromkeys(names))

@@ -24,7 +24,7 @@ BROKER_SCHEMES = ("filesystem", "redis", "rediss", "amqp", "pyamqp", "sqla+sqlit
 # Anything else starting with HUIYING_ is reported as a probable typo.
 KNOWN_VARIABLES = frozenset(PREFIX + name for name in (
     "ENV", "DATA_DIR", "DATABASE_URL", "BROKER_URL", "SECRET_KEY", "TIMEZONE", "LOG_LEVEL",
-    "SOURCES_DIR", "CRAWL_INTERVAL", "CRAWL_TIMEOUT", "SWEEP_INTERVAL", "SENTIMENT_ENGINE",
+    "SOURCES_DIR", "CRAWL_INTERVAL", "CRAWL_TIMEOUT", "SWEEP_INTERVAL", "SWEEP_GRACE", "SENTIMENT_ENGINE",
     "SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASSWORD", "SMTP_FROM", "SMTP_STARTTLS",
     "WEB_HOST", "WEB_PORT", "BASE_URL", "NEGATIVE_SPIKE", "BRIEF_HOUR",
     "NEW_PASSWORD", "ADMIN_PASSWORD",
@@ -90,6 +90,8 @@ class Settings:
     crawl_interval_minutes: int = 30
     crawl_timeout_seconds: int = 20
     sweep_interval_seconds: int = 60
+    # A comment stored this recently is not swept: its own message is still on its way.
+    sweep_grace_seconds: int = 120
     sentiment_engine: str = "default"
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -214,6 +216,7 @@ def load() -> Settings:
         crawl_interval_minutes=_int("CRAWL_INTERVAL", 30, minimum=1, unit="minutes"),
         crawl_timeout_seconds=_int("CRAWL_TIMEOUT", 20, minimum=1, unit="seconds"),
         sweep_interval_seconds=_int("SWEEP_INTERVAL", 60, minimum=5, unit="seconds"),
+        sweep_grace_seconds=_int("SWEEP_GRACE", 120, minimum=0, unit="seconds"),
         sentiment_engine=_env("SENTIMENT_ENGINE", "default") or "default",
         smtp_host=_env("SMTP_HOST"),
         smtp_port=_int("SMTP_PORT", 25, minimum=1, unit="port"),

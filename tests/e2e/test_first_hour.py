@@ -30,7 +30,7 @@ def test_import_and_export_leave_nothing_in_the_current_directory(tmp_path):
     for result in (imported, exported):
         assert "WARNING" not in result.stderr and "kombu" not in result.stderr, result.stderr
     # The bindings the enqueued ids need are in the data dir, where the worker looks.
-    assert (home / "broker" / "control" / "celery.exchange").is_file()
+    assert (home / "broker" / "control" / "analysis.exchange").is_file()
 
 
 def test_run_once_json_is_the_whole_stdout_on_a_fresh_data_dir(tmp_path):

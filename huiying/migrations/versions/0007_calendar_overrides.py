@@ -1,4 +1,4 @@
-"""calendar overrides and entered holiday notices
+"""calendar overrides and entered holiday notices; crawl claims
 
 Revision ID: 0007
 Revises: 0005
@@ -17,6 +17,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("source", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("crawl_started_at", huiying.models.UTCDateTime(timezone=True),
+                                      nullable=True))
     op.create_table(
         "calendar_override",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -46,3 +49,5 @@ def downgrade() -> None:
     with op.batch_alter_table("calendar_override", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_calendar_override_day"))
     op.drop_table("calendar_override")
+    with op.batch_alter_table("source", schema=None) as batch_op:
+        batch_op.drop_column("crawl_started_at")
