@@ -6,7 +6,14 @@ BIN    := $(VENV)/bin
 RUN_STAMP  := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: install install-test run test lint bench translations services clean
+.PHONY: install install-test run test lint bench translations services vendor clean
+
+# ECharts for the overview's charts, from its npm package at install time (never committed,
+# never from a CDN: intranets often cannot reach one). Pinned: version and file checksum.
+ECHARTS_VERSION := 5.6.0
+ECHARTS_SHA256  := bf4a223524e40b77c304bec67e1222cf551f14880cf42c69dc046558e11c07b1
+ECHARTS_DIR     := dashboard/static/vendor/echarts
+ECHARTS_JS      := $(ECHARTS_DIR)/echarts.min.js
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,20 +27,44 @@ $(TEST_STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(RUN_STAMP)
 
-install: $(RUN_STAMP)
+install: $(RUN_STAMP) vendor
 
-install-test: $(TEST_STAMP)
+install-test: $(TEST_STAMP) vendor
+
+# Without npm or the registry the dashboard still works (tables instead of charts): warn only.
+vendor:
+	@test -f $(ECHARTS_JS) || $(MAKE) --no-print-directory $(ECHARTS_JS) || \
+		echo "warning: ECharts $(ECHARTS_VERSION) not installed (needs npm and its registry);" \
+		     "the overview shows tables instead of charts until 'make install' succeeds." >&2
+
+$(ECHARTS_JS):
+	@command -v npm >/dev/null || { echo "npm is not installed (apt-get install npm)" >&2; exit 1; }
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	npm pack --silent --pack-destination "$$tmp" echarts@$(ECHARTS_VERSION) >/dev/null && \
+	tar -xzf "$$tmp/echarts-$(ECHARTS_VERSION).tgz" -C "$$tmp" \
+		package/dist/echarts.min.js package/LICENSE package/NOTICE && \
+	echo "$(ECHARTS_SHA256)  $$tmp/package/dist/echarts.min.js" | sha256sum --check --quiet && \
+	mkdir -p $(ECHARTS_DIR) && cp "$$tmp/package/LICENSE" "$$tmp/package/NOTICE" $(ECHARTS_DIR)/ && \
+	cp "$$tmp/package/dist/echarts.min.js" $@ && \
+	echo "ECharts $(ECHARTS_VERSION) installed into $(ECHARTS_DIR)"
 
 run: install
 	$(BIN)/huiying run
 
 services:
-	bash deploy/ensure-services.sh
+	bash tests/services.sh
 
-test: install-test services
+# Parallel runs on one server each give their own names, e.g.
+# `make test HUIYING_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/huiying_dash_me
+#  HUIYING_TEST_REDIS_URL=redis://127.0.0.1:6379/3` (the database and `<name>_template` are made).
+HUIYING_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/huiying_dash_test
+HUIYING_TEST_REDIS_URL    ?= redis://127.0.0.1:6379/13
+export HUIYING_TEST_DATABASE_URL HUIYING_TEST_REDIS_URL
+
+# services first: it installs npm where missing, which `make vendor` (in install-test) needs.
+test: services install-test
 	$(BIN)/ruff check .
-	HUIYING_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/huiying_dash_test \
-		$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q
 
 lint: install-test
 	$(BIN)/ruff check .
@@ -50,4 +81,4 @@ bench: install
 	@for suite in analysis crawl; do $(BIN)/huiying bench $$suite --json || exit 1; done
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache $(ECHARTS_DIR)

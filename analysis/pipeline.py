@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from analysis.fingerprint import exact_fingerprint, lsh_keys_many
 from analysis.normalise import normalise
-from analysis.routing import Rule, route
+from analysis.routing import RouteDecision, Rule, route
 from analysis.rules import Topics, is_spam, severity_of, topic_matcher, topic_of
 from analysis.sentiment import get_engine, three_way
 
@@ -117,20 +117,26 @@ def analyse_many(
         result.relevant = (result.relevance >= relevance.threshold and not is_spam(text)
                            or rescued(text, result.relevance, result.topic, strong))
         result.severity, result.severity_reasons = severity_of(text, result.sentiment)
-        decision = route(text, result.topic, rules)
+        decision = decide_route(text, result.topic, rules, routed[i] if routed else None)
         result.department = decision.department
         result.route_confidence = decision.confidence
         result.suggestions = decision.suggestions
-        if routed and result.department is None:
-            label, confidence, ranked = routed[i]
-            result.suggestions = [name for name, _ in ranked]
-            result.route_confidence = confidence
-            if confidence >= ROUTER_CONFIDENCE:
-                result.department = label
     relevant = [r for r in good if r.relevant]  # only cases are searched for near-duplicates
     for result, keys in zip(relevant, lsh_keys_many([r.text_norm for r in relevant]), strict=True):
         result.lsh_keys = keys
     return results
+
+
+def decide_route(text: str, topic: str | None, rules: Sequence[Rule], routed=None) -> RouteDecision:
+    """The table decides first; where it does not, the router's prediction `routed`
+    ((label, confidence, ranked) of RouterModel.predict, None: no router) decides when it is
+    confident, and otherwise gives the suggestions for triage."""
+    decision = route(text, topic, rules)
+    if routed is None or decision.department is not None:
+        return decision
+    label, confidence, ranked = routed
+    return RouteDecision(label if confidence >= ROUTER_CONFIDENCE else None, confidence,
+                         [name for name, _ in ranked])
 
 
 def rescued(text: str, relevance: float, topic: str | None, strong: bool) -> bool:

@@ -21,16 +21,25 @@ class RouteDecision:
     suggestions: list[str] = field(default_factory=list)
 
 
+def matching(text: str, topic: str | None, rules: Sequence[Rule]) -> list[tuple[Rule, float]]:
+    """The rules that apply to a text, each with its score, in the order given.
+
+    A keyword rule applies when its keyword is in the text (2 + priority); a topic rule
+    (one without a keyword) when the text's topic is its topic (1 + priority).
+    """
+    found: list[tuple[Rule, float]] = []
+    for rule in rules:
+        if rule.keyword and rule.keyword in text:
+            found.append((rule, 2.0 + rule.priority))
+        elif rule.topic and rule.keyword is None and rule.topic == topic:
+            found.append((rule, 1.0 + rule.priority))
+    return found
+
+
 def route(text: str, topic: str | None, rules: Sequence[Rule]) -> RouteDecision:
     """Keyword rules beat topic rules; ties go to priority. Unsure → triage."""
     scored: dict[str, float] = {}
-    for rule in rules:
-        if rule.keyword and rule.keyword in text:
-            score = 2.0 + rule.priority
-        elif rule.topic and rule.keyword is None and rule.topic == topic:
-            score = 1.0 + rule.priority
-        else:
-            continue
+    for rule, score in matching(text, topic, rules):
         scored[rule.department] = max(scored.get(rule.department, 0.0), score)
     if not scored:
         return RouteDecision(None, 0.0, [])

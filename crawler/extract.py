@@ -7,8 +7,16 @@ from typing import Any
 
 from parsel import Selector
 
-# Text nodes a reader sees: never script or style content.
-_VISIBLE_TEXT = ".//text()[not(ancestor::script) and not(ancestor::style)]"
+# Elements whose content a reader never sees.
+_HIDDEN = frozenset({"script", "style", "template"})
+# Elements that start a new line; inline ones (b, font, span, a …) run on within their line, so
+# "按标准<font>足量供餐</font>，" stays one sentence.
+_BLOCKS = frozenset({
+    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "fieldset",
+    "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr",
+    "li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th",
+    "thead", "tr", "ul",
+})
 _SPACE = re.compile(r"[ \t\r\f\v\u3000\xa0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 FALLBACK_ENCODINGS = ("utf-8", "gb18030", "big5")
@@ -47,9 +55,32 @@ def text_of(selector: Selector, css: str | None) -> str:
     node = selector.css(css)
     if not node:
         return ""
-    parts = node[0].xpath(_VISIBLE_TEXT).getall()
-    joined = "\n".join(_SPACE.sub(" ", p).strip() for p in parts)
-    return _BLANK_LINES.sub("\n", joined).strip()[:MAX_FIELD_CHARS]
+    parts: list[str] = []
+    _visible_text(node[0].root, parts)
+    lines = (_SPACE.sub(" ", line).strip() for line in "".join(parts).split("\n"))
+    return _BLANK_LINES.sub("\n", "\n".join(lines)).strip()[:MAX_FIELD_CHARS]
+
+
+def _visible_text(root, parts: list[str]) -> None:
+    """Append the text a reader sees inside `root` (not its tail), a line break per block.
+
+    An explicit stack, not recursion: hostile pages nest thousands of unclosed tags.
+    """
+    stack: list = [root]  # an element to open, or a string to append on the way out
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            parts.append(item)
+            continue
+        tag = item.tag.lower() if isinstance(item.tag, str) else None  # None: a comment
+        tail = "" if item is root else item.tail or ""
+        if tag is None or tag in _HIDDEN:
+            parts.append(tail)
+            continue
+        brk = "\n" if tag in _BLOCKS else ""
+        parts.append(brk + (item.text or ""))
+        stack.append(brk + tail)
+        stack.extend(reversed(item))
 
 
 def external_id(url: str, spec: dict[str, Any], selector: Selector) -> str | None:

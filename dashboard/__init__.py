@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, redirect, url_for
+from flask import Flask
 from flask_bootstrap import Bootstrap5
 from flask_wtf.csrf import CSRFProtect
 
@@ -40,17 +40,24 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
 
     from dashboard import (
+        accounts,
         admin,
+        api,
+        audit,
         auth,
+        bulk,
         calendar,
         cases,
         db,
+        departments,
         filters,
         health,
         i18n,
+        overview,
         permissions,
         reports,
         security,
+        sources,
         workflow,
     )
 
@@ -65,10 +72,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(workflow.bp)
+    app.register_blueprint(bulk.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # read-only GETs authenticated by a bearer token, never by the session cookie
     app.register_blueprint(admin.bp)
     app.register_blueprint(calendar.bp)
+    app.register_blueprint(accounts.bp)
+    app.register_blueprint(departments.bp)
+    app.register_blueprint(sources.bp)
+    app.register_blueprint(audit.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(health.bp)
-    app.add_url_rule("/", "index", lambda: redirect(url_for("cases.index")))
+    overview.init_app(app)  # `/` (endpoint "index") and the panel's JSON
     security.init_app(app)  # last: it wraps the registered login view
     return app

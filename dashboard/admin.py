@@ -7,6 +7,7 @@ import re
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select, update
 from wtforms import BooleanField, StringField, SubmitField, TextAreaField
@@ -15,6 +16,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from analysis.normalise import normalise
 from dashboard.db import get_db
 from dashboard.permissions import MANAGE_TOPICS, require_roles
+from huiying.audit import record
 from huiying.models import RoutingRule, Topic
 from huiying.queue import enqueue_reclassify_topics
 from huiying.topics import topic_disagreements
@@ -96,6 +98,9 @@ def new_topic():
         topic = Topic(name=form.name.data)
         _fill(topic, form)
         db.add(topic)
+        db.flush()
+        record(db, current_user.id, "topic.add", "topic", topic.id, f"新增主题 {topic.name}",
+               {"strong_words": topic.strong_words, "weak_words": topic.weak_words})
         db.commit()
         flash(_("已新增主题“%(name)s”。", name=topic.name), "success")
         _reclassify()
@@ -116,8 +121,16 @@ def edit_topic(topic_id: int):
     })
     if form.validate_on_submit():
         old_name = topic.name
+        before = {"name": topic.name, "strong_words": list(topic.strong_words),
+                  "weak_words": list(topic.weak_words), "enabled": topic.enabled}
         topic.name = form.name.data
         _fill(topic, form)
+        after = {"name": topic.name, "strong_words": topic.strong_words,
+                 "weak_words": topic.weak_words, "enabled": topic.enabled}
+        changed = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+        if changed:
+            record(db, current_user.id, "topic.edit", "topic", topic.id,
+                   f"修改主题 {old_name}：{'、'.join(changed)}", changed)
         if old_name != topic.name:
             # The routing table follows a renamed topic; cases keep the name they were given.
             db.execute(update(RoutingRule).where(RoutingRule.topic == old_name)

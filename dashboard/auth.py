@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from functools import cache
 from urllib.parse import urlsplit
@@ -12,14 +13,23 @@ from flask_babel import lazy_gettext
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 from wtforms import HiddenField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from dashboard.db import get_db
 from dashboard.i18n import SESSION_KEY as LANGUAGE_KEY
+from dashboard.refusals import message
+from huiying.errors import ChangeRefused
 from huiying.models import User
-from huiying.users import verify_password
+from huiying.users import (
+    MAX_PASSWORD,
+    MIN_PASSWORD,
+    change_own_password,
+    hash_password,
+    session_key,
+    verify_password,
+)
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -36,7 +46,7 @@ LOGIN_FAILED = lazy_gettext("用户名或密码错误")
 # Checked when the user does not exist, so both failures take as long (no name probing).
 @cache
 def _dummy_hash() -> str:
-    return generate_password_hash("not-a-password")
+    return hash_password("not-a-password")
 
 
 @dataclass(frozen=True)
@@ -48,21 +58,28 @@ class Account(UserMixin):
     role: str
     department_id: int | None
     department_name: str | None
+    session_key: str
 
     @classmethod
     def from_user(cls, user: User) -> Account:
         return cls(user.id, user.username, user.role, user.department_id,
-                   user.department.name if user.department else None)
+                   user.department.name if user.department else None, session_key(user))
+
+    def get_id(self) -> str:
+        # Flask-Login's "alternative id": a new password ends every session made with the old one.
+        return f"{self.id}:{self.session_key}"
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> Account | None:
-    if not user_id.isdigit():
+    number, _sep, key = user_id.partition(":")
+    if not number.isdigit():
         return None
-    user = get_db().get(User, int(user_id))
+    user = get_db().get(User, int(number))
     if user is None or not user.active:  # a disabled account loses its open sessions too
         return None
-    return Account.from_user(user)
+    account = Account.from_user(user)
+    return account if secrets.compare_digest(account.session_key, key) else None
 
 
 class LoginForm(FlaskForm):
@@ -95,7 +112,7 @@ def _clear_session() -> None:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("cases.index"))
+        return redirect(url_for("index"))
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
@@ -107,7 +124,7 @@ def login():
         elif verify_password(user, form.password.data):
             _clear_session()  # no state from before the login survives it
             login_user(Account.from_user(user))
-            return redirect(safe_next(form.next.data) or url_for("cases.index"))
+            return redirect(safe_next(form.next.data) or url_for("index"))
         flash(str(LOGIN_FAILED), "danger")
     elif request.method == "POST":
         flash(str(LOGIN_FAILED), "danger")
@@ -121,3 +138,38 @@ def logout():
     _clear_session()
     flash(_("您已退出登录。"), "info")
     return redirect(url_for("auth.login"))
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(lazy_gettext("当前密码"),
+                            validators=[DataRequired(lazy_gettext("请填写当前密码。"))])
+    new = PasswordField(lazy_gettext("新密码"), validators=[
+        DataRequired(lazy_gettext("请填写新密码。")),
+        Length(min=MIN_PASSWORD, max=MAX_PASSWORD,
+               message=lazy_gettext("密码需要 %(min)d 到 %(max)d 个字符。"))])
+    again = PasswordField(lazy_gettext("再次输入新密码"), validators=[
+        DataRequired(lazy_gettext("请再次输入新密码。")),
+        EqualTo("new", message=lazy_gettext("两次输入的新密码不一致。"))])
+    submit = SubmitField(lazy_gettext("修改密码"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """Every logged-in user changes their own password here (the current one is required)."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        db = get_db()
+        try:
+            user = change_own_password(db, current_user.id, form.current.data, form.new.data)
+        except ChangeRefused as error:
+            db.rollback()
+            field = form.current if error.code == "wrong_password" else form.new
+            field.errors = [*field.errors, message(error)]
+        else:
+            db.commit()
+            # Other sessions of this account end (their key changed); this one carries on.
+            login_user(Account.from_user(user))
+            flash(_("密码已修改；其他设备上的登录已失效。"), "success")
+            return redirect(url_for("cases.index"))
+    return render_template("auth/password.html", form=form, min_length=MIN_PASSWORD)

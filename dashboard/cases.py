@@ -4,19 +4,33 @@ comment's analysis (stored as labels for training)."""
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 from wtforms import SelectField, SubmitField
 
+from dashboard import case_export, case_query
+from dashboard.bulk import bulk_form
+from dashboard.case_query import CaseQuery
 from dashboard.db import get_db
 from dashboard.filters import SENTIMENT_LABELS
-from dashboard.i18n import N_
+from dashboard.i18n import N_, severity_label, status_label
 from dashboard.permissions import (
     ALL_ROLES,
     CORRECT_ANALYSIS,
@@ -26,7 +40,9 @@ from dashboard.permissions import (
     require_roles,
     visible_cases,
 )
+from dashboard.reports import attachment
 from dashboard.workflow import action_forms
+from huiying import workflow
 from huiying.models import (
     Case,
     CaseEvent,
@@ -36,95 +52,135 @@ from huiying.models import (
     Label,
     LabelField,
     Severity,
+    Source,
     Topic,
     utcnow,
 )
+from huiying.monthly_export import MEDIA_TYPES
 from huiying.trends import hot_words_of_period
 from huiying.workflow import pending_extension
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
-# Once answered (or set aside), a case can no longer be late.
-DONE_STATUSES = {CaseStatus.REPLIED, CaseStatus.FOLLOWED_UP, CaseStatus.CLOSED,
-                 CaseStatus.REJECTED, CaseStatus.MERGED}
-NO_DEPARTMENT = "none"
 
-
-def is_overdue(case: Case, now: datetime) -> bool:
-    return case.due_at is not None and case.due_at < now and case.status not in DONE_STATUSES
-
-
-def _filters() -> dict[str, str]:
-    """The valid GET filters; anything unknown is ignored rather than an error."""
-    args = request.args
-    chosen: dict[str, str] = {}
-    if args.get("status") in set(CaseStatus):
-        chosen["status"] = args["status"]
-    if args.get("severity") in set(Severity):
-        chosen["severity"] = args["severity"]
-    department = args.get("department", "")
-    if can_see_all_departments(current_user) and (department.isdigit() or department == NO_DEPARTMENT):
-        chosen["department"] = department
-    keyword = args.get("q", "").strip()[:100]
-    if keyword:
-        chosen["q"] = keyword
-    return chosen
-
-
-def _apply(query: Select, chosen: dict[str, str], *, with_status: bool = True) -> Select:
-    query = visible_cases(query, current_user)
-    if with_status and "status" in chosen:
-        query = query.where(Case.status == chosen["status"])
-    if "severity" in chosen:
-        query = query.where(Case.severity == chosen["severity"])
-    if chosen.get("department") == NO_DEPARTMENT:
-        query = query.where(Case.department_id.is_(None))
-    elif "department" in chosen:
-        query = query.where(Case.department_id == int(chosen["department"]))
-    if "q" in chosen:
-        keyword = chosen["q"]
-        query = query.where(or_(Case.title.contains(keyword, autoescape=True),
-                                Case.summary.contains(keyword, autoescape=True)))
+def _query() -> CaseQuery:
+    """The filters of this request; what was not understood is said once, as a warning."""
+    query = case_query.parse(get_db(), request.args, current_user, current_app.config["TIMEZONE"])
+    for problem in query.problems:
+        flash(problem_message(problem), "warning")
     return query
+
+
+def problem_message(problem: case_query.Problem) -> str:
+    params = {name: _(value) if name == "label" else value for name, value in problem.params.items()}
+    return _(problem.template, **params)
+
+
+def time_left(due_at: datetime | None, now: datetime) -> str:
+    """剩 5 小时 / 超时 2 天: whole hours up to two days, then whole days."""
+    if due_at is None:
+        return ""
+    hours = int(abs((due_at - now).total_seconds()) // 3600)
+    amount = _("%(n)s 小时", n=hours) if hours < 48 else _("%(n)s 天", n=hours // 24)
+    return _("剩 %(amount)s", amount=amount) if due_at >= now else _("超时 %(amount)s", amount=amount)
 
 
 @bp.get("/")
 @require_roles(*ALL_ROLES)
 def index():
     db = get_db()
-    chosen = _filters()
+    query = _query()
+    now = utcnow()
+    chosen = query.chosen
     per_page = current_app.config["CASES_PER_PAGE"]
     page = request.args.get("page", "1")
     page = max(1, int(page)) if page.isdigit() else 1
 
-    total = db.scalar(_apply(select(func.count(Case.id)), chosen)) or 0
+    total = db.scalar(query.where(db, select(func.count(Case.id)), current_user, now)) or 0
     pages = max(1, -(-total // per_page))
     page = min(page, pages)
     rows = db.scalars(
-        _apply(select(Case), chosen)
+        query.cases(db, current_user, now)
         .options(selectinload(Case.department))
-        .order_by(Case.first_seen_at.desc(), Case.id.desc())
         .limit(per_page).offset((page - 1) * per_page)
     ).all()
     counts = dict(db.execute(
-        _apply(select(Case.status, func.count(Case.id)), chosen, with_status=False)
+        query.where(db, select(Case.status, func.count(Case.id)), current_user, now, with_status=False)
         .group_by(Case.status)
     ).all())
+    # The 已超时 / 24小时内到期 badges count within the other filters, whichever is chosen.
+    unfiltered = query.without("due")
+    due_counts = {
+        key: db.scalar(unfiltered.where(db, select(func.count(Case.id)), current_user, now)
+                       .where(clause)) or 0
+        for key, clause in (("overdue", workflow.overdue(now)),
+                            ("soon", workflow.due_within(now, case_query.DUE_SOON_HOURS)))}
     sees_all = can_see_all_departments(current_user)
-    departments = db.scalars(select(Department).order_by(Department.id)).all() if sees_all else []
     # A department's to-do: cases sent to it and not yet accepted, whatever the filters.
     to_accept = db.scalar(visible_cases(select(func.count(Case.id)), current_user)
                           .where(Case.status == CaseStatus.ASSIGNED)) \
         if not sees_all else None
-    now = utcnow()
+    clocks = case_query.clock_states(db, [case.id for case in rows], now)
     return render_template(
         "cases/list.html", cases=rows, total=total, page=page, pages=pages, chosen=chosen,
-        counts=counts, statuses=list(CaseStatus), severities=list(Severity),
-        departments=departments, no_department=NO_DEPARTMENT, to_accept=to_accept,
-        overdue={case.id for case in rows if is_overdue(case, now)},
+        counts=counts, statuses=list(CaseStatus),
+        to_accept=to_accept, clocks=clocks, due_counts=due_counts,
+        time_left={case.id: time_left(case.due_at, now) for case in rows if case.id in clocks},
+        choices=_choices_of_filters(db, chosen, sees_all),
+        sorts=[(value, _(label)) for value, label in case_query.SORTS.items()],
+        bulk=bulk_form(db, current_user),
         # Words of everybody's comments: only for those who see every case.
         hot_words=_hot_words(db, now) if sees_all else [],
     )
+
+
+def _choices_of_filters(db: Session, chosen: dict[str, str], sees_all: bool) -> list:
+    """(parameter, label, [(value, text)]) of each drop-down filter, in the form's order."""
+    def translated(labels: dict[str, str]) -> list[tuple[str, str]]:
+        return [(value, _(label)) for value, label in labels.items()]
+
+    topics = _topic_names(db)
+    if chosen.get("topic") not in (None, case_query.NO_TOPIC, *topics):
+        topics.append(chosen["topic"])  # a disabled topic stays selectable once chosen
+    departments = [(case_query.NO_DEPARTMENT, _("未派单")), *(
+        (str(i), n) for i, n in db.execute(select(Department.id, Department.name).order_by(Department.id)))]
+    sources = [(str(i), title or name) for i, title, name in db.execute(
+        select(Source.id, Source.title, Source.name).order_by(Source.title, Source.name))]
+    return [
+        ("status", _("状态"), [(s, status_label(s)) for s in CaseStatus]),
+        *([("department", _("科室"), departments)] if sees_all else []),
+        ("severity", _("严重程度"), [(s, severity_label(s)) for s in Severity]),
+        ("due", _("办理时限"), translated(case_query.DUE)),
+        ("topic", _("主题"), [(case_query.NO_TOPIC, _("未归类")), *((n, n) for n in topics)]),
+        ("sentiment", _("情感倾向"), translated(SENTIMENT_LABELS)),
+        ("channel", _("渠道"), translated(case_query.CHANNELS)),
+        ("source", _("来源"), sources),
+    ]
+
+
+@bp.get("/export.xlsx")
+@require_roles(*ALL_ROLES)
+def export():
+    """The filtered list (all pages, up to EXPORT_LIMIT cases) as an xlsx sheet; the link
+    carries the list's understood filters only, so nothing is left to warn about."""
+    db = get_db()
+    query = case_query.parse(db, request.args, current_user, current_app.config["TIMEZONE"])
+    now = utcnow()
+    rows = db.scalars(
+        query.cases(db, current_user, now)
+        .options(selectinload(Case.department), selectinload(Case.comments).selectinload(Comment.source))
+        .limit(case_export.EXPORT_LIMIT + 1)
+    ).all()
+    settings = current_app.config["HUIYING_SETTINGS"]
+    data = case_export.to_xlsx(
+        rows[:case_export.EXPORT_LIMIT], case_query.clock_states(db, [c.id for c in rows], now),
+        tz=current_app.config["TIMEZONE"], base_url=settings.base_url, now=now,
+        truncated=len(rows) > case_export.EXPORT_LIMIT)
+    stamp = now.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%Y%m%d-%H%M")
+    return Response(data, mimetype=MEDIA_TYPES["xlsx"], headers={
+        "Content-Disposition": attachment(f"案件列表-{stamp}.xlsx", f"huiying-cases-{stamp}.xlsx"),
+        "Cache-Control": "no-store",
+    })
 
 
 HOT_WORDS_DAYS = 7
@@ -162,7 +218,13 @@ def detail(case_id: int):
     if can_correct(current_user):
         names = _topic_names(db)
         forms = {c.id: correction_form(c, names) for c in case.comments}
-    return render_template("cases/detail.html", case=case, overdue=is_overdue(case, utcnow()),
+    now = utcnow()
+    clock = case_query.clock_states(db, [case.id], now).get(case.id)
+    return render_template("cases/detail.html", case=case, clock=clock,
+                           time_left=time_left(case.due_at, now) if clock else "",
+                           tickets=[c for c in case.comments if case_query.is_ticket(c)],
+                           channels=sorted({case_query.channel_of(c.source) for c in case.comments}),
+                           channel_labels=case_query.CHANNELS,
                            forms=forms, actions=action_forms(db, case, current_user),
                            pending_extension=pending_extension(case))
 

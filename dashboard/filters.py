@@ -35,6 +35,8 @@ ACTION_LABELS = {
     "escalate": N_("升级"),
     "calendar_missing": N_("缺少工作日历"),
     "calendar_due": N_("补算时限"),
+    "set_due": N_("调整时限"),
+    "source_reply": N_("来源已答复"),
 }
 
 
@@ -63,6 +65,8 @@ def http_url(value: str | None) -> str | None:
 
 
 def init_app(app: Flask) -> None:
+    # Whether a page is served, for links to pages another part of the app may not have yet.
+    app.jinja_env.globals["has_page"] = lambda endpoint: endpoint in app.view_functions
     app.add_template_filter(localtime)
     app.add_template_filter(sentiment_label)
     app.add_template_filter(action_label)

@@ -2,9 +2,11 @@
 
 Department users see the cases assigned to their department; admin, press office and
 leaders see all. A case one may not see is reported as missing (404), never as forbidden.
-Only the admin edits the topic taxonomy and the working-day calendar; admin and press office
-correct the analysis; admin, press office and leaders read the reports (the whole bureau's
-figures).
+Only the admin edits the topic taxonomy, accounts, departments, routing rules, sources and the
+working-day calendar, reads the audit log and enters the annual report's figures that no case
+records (press conferences, tables 二 to 四); admin and press office correct the analysis; admin,
+press office and leaders read the reports and the overview (the whole bureau's figures); a
+department user's home page shows its own department's cases and figures only.
 Acting on a case (the 办理 panel) follows huiying/workflow.py's rules table: leaders act on
 nothing, department users only on their own department's cases.
 """
@@ -26,10 +28,13 @@ from huiying.models import Case, Role
 ALL_ROLES = tuple(Role)
 SEE_ALL_CASES = {Role.ADMIN, Role.PRESS, Role.LEADER}
 MANAGE_TOPICS = (Role.ADMIN,)
+ADMINISTER = (Role.ADMIN,)  # accounts, departments, routing rules, sources, the audit log
 MANAGE_CALENDAR = (Role.ADMIN,)  # the working-day calendar every clock counts on
 CORRECT_ANALYSIS = (Role.ADMIN, Role.PRESS)
 ACT_ON_CASES = (Role.ADMIN, Role.PRESS, Role.DEPARTMENT)
 READ_REPORTS = (Role.ADMIN, Role.PRESS, Role.LEADER)  # the whole bureau's figures
+BUREAU_OVERVIEW = (Role.ADMIN, Role.PRESS, Role.LEADER)  # `/`: 舆情态势, else one's department
+ENTER_ANNUAL_INPUTS = (Role.ADMIN,)  # the annual report's cells only a person knows
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -76,6 +81,10 @@ def can_manage_topics(user: Any) -> bool:
     return user.is_authenticated and user.role in MANAGE_TOPICS
 
 
+def can_administer(user: Any) -> bool:
+    return user.is_authenticated and user.role in ADMINISTER
+
+
 def can_manage_calendar(user: Any) -> bool:
     return user.is_authenticated and user.role in MANAGE_CALENDAR
 
@@ -88,6 +97,24 @@ def can_read_reports(user: Any) -> bool:
     return user.is_authenticated and user.role in READ_REPORTS
 
 
+def sees_bureau_overview(user: Any) -> bool:
+    """The home page with the whole bureau's figures; otherwise one's own department's."""
+    return user.is_authenticated and user.role in BUREAU_OVERVIEW
+
+
+NO_DEPARTMENT_ID = -1  # matches no department: a department user without one sees nothing
+
+
+def figures_department(user: Any) -> int | None:
+    """Whose cases and figures `user`'s home page counts: None for the whole bureau's, else
+    their own department's id."""
+    if sees_bureau_overview(user):
+        return None
+    if user.role == Role.DEPARTMENT and user.department_id is not None:
+        return user.department_id
+    return NO_DEPARTMENT_ID
+
+
 def allowed_actions(case: Case, user: Any) -> list[workflow.Action]:
     """The workflow actions `user` may take on `case` (which they can see) now."""
     if not user.is_authenticated or user.role not in ACT_ON_CASES:
@@ -95,8 +122,17 @@ def allowed_actions(case: Case, user: Any) -> list[workflow.Action]:
     return workflow.available_actions(case, user)
 
 
+def role_may(user: Any, action: workflow.Action) -> bool:
+    """Whether `user`'s role may take `action` on some case (the bulk bar offers those);
+    each case's own state and department are checked again when the action is taken."""
+    if not user.is_authenticated or user.role not in ACT_ON_CASES:
+        return False
+    return user.role == Role.ADMIN or user.role in workflow.RULES[action].roles
+
+
 def init_app(app: Flask) -> None:
     """Templates ask these questions instead of comparing roles themselves."""
     app.jinja_env.globals.update(can_manage_topics=can_manage_topics, can_correct=can_correct,
                                  can_manage_calendar=can_manage_calendar,
-                                 can_read_reports=can_read_reports)
+                                 can_read_reports=can_read_reports, can_administer=can_administer,
+                                 sees_bureau_overview=sees_bureau_overview)

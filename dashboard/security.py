@@ -22,6 +22,7 @@ CSP = {
 }
 LOGIN_LIMIT = "10 per minute"  # per client address: enough for typos, too few for guessing
 STATIC_ENDPOINTS = {"static", "bootstrap.static"}
+API_PREFIX = "/api/"
 
 
 def _no_store(response: Response) -> Response:
@@ -32,7 +33,16 @@ def _no_store(response: Response) -> Response:
 
 
 def _error_page(code: int, message):
-    return lambda _error: (render_template("error.html", code=code, message=message), code)
+    def page(error):
+        # Under /api/ an error is JSON, also when routing fails before the API's own handlers
+        # are chosen (an unknown path, a POST).
+        if request.path.startswith(API_PREFIX):
+            from dashboard.api import http_error
+
+            return http_error(error)
+        return render_template("error.html", code=code, message=message), code
+
+    return page
 
 
 def init_app(app: Flask) -> None:
@@ -55,5 +65,6 @@ def init_app(app: Flask) -> None:
         app.view_functions["auth.login"])
     app.register_error_handler(CSRFError, _error_page(400, lazy_gettext("表单已失效，请刷新页面后重试。")))
     app.register_error_handler(429, _error_page(429, lazy_gettext("尝试次数过多，请一分钟后再试。")))
-    for code, message in ((403, lazy_gettext("您没有权限访问此页面。")), (404, lazy_gettext("页面不存在。"))):
+    for code, message in ((403, lazy_gettext("您没有权限访问此页面。")), (404, lazy_gettext("页面不存在。")),
+                          (405, lazy_gettext("不支持此请求方式。"))):
         app.register_error_handler(code, _error_page(code, message))

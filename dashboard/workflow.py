@@ -9,15 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext, pgettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
 
 from dashboard.db import get_db
 from dashboard.i18n import N_, status_label
@@ -47,8 +48,22 @@ class ExtendForm(FlaskForm):
     note = StringField(lazy_gettext("说明（可选）"), render_kw={"maxlength": 500})
 
 
+class FollowUpForm(FlaskForm):
+    text = TextAreaField(lazy_gettext("回访情况"),
+                         render_kw={"rows": 3, "maxlength": TEXT_LIMIT, "required": True})
+    # Choices are set per request in _form (the words of workflow.SATISFACTION, translated).
+    satisfaction = SelectField(lazy_gettext("群众评价"), validate_choice=False)
+
+
 class MergeForm(FlaskForm):
     into = IntegerField(lazy_gettext("并入案件编号"), render_kw={"min": 1})
+
+
+class DueForm(FlaskForm):
+    # Local time of the installation (HUIYING_TIMEZONE), as every time on the screens.
+    due_at = DateTimeLocalField(lazy_gettext("新的办理时限"), format="%Y-%m-%dT%H:%M",
+                                render_kw={"required": True})
+    reason = StringField(lazy_gettext("调整理由"), render_kw={"maxlength": 500, "required": True})
 
 
 def _text_form(label: str, *, required: bool = True) -> type[FlaskForm]:
@@ -61,9 +76,19 @@ def _text(form: Any) -> str:
     return (form.text.data or "")[:TEXT_LIMIT]
 
 
+def _timezone() -> str:
+    return current_app.config["TIMEZONE"]
+
+
 def _assign(db: Session, case: Case, actor: User, form: Any) -> None:
     chosen = db.get(Department, form.department.data) if form.department.data else None
-    workflow.assign(db, case, actor, chosen, note=form.note.data or "")
+    workflow.assign(db, case, actor, chosen, note=form.note.data or "", tz=_timezone())
+
+
+def _set_due(db: Session, case: Case, actor: User, form: Any) -> None:
+    local = form.due_at.data  # naive local time; None when missing or not a date and time
+    due_at = local.replace(tzinfo=ZoneInfo(_timezone())) if local else None
+    workflow.set_due(db, case, actor, due_at, (form.reason.data or "")[:500])
 
 
 @dataclass(frozen=True)
@@ -98,8 +123,9 @@ PANELS: dict[Action, Panel] = {
         _text_form(N_("驳回理由（可选）"), required=False), N_("已驳回延期申请。"),
         lambda db, case, actor, form: workflow.reject_extension(db, case, actor, _text(form)),
         "btn-outline-danger"),
-    Action.FOLLOW_UP: Panel(_text_form(N_("回访情况")), N_("已记录回访。"),
-                            lambda db, case, actor, form: workflow.follow_up(db, case, actor, _text(form))),
+    Action.FOLLOW_UP: Panel(FollowUpForm, N_("已记录回访。"),
+                            lambda db, case, actor, form: workflow.follow_up(
+                                db, case, actor, _text(form), satisfaction=form.satisfaction.data or None)),
     Action.CLOSE: Panel(_text_form(N_("办结说明（可选）"), required=False), N_("已办结。"),
                         lambda db, case, actor, form: workflow.close(db, case, actor, _text(form))),
     Action.REJECT: Panel(_text_form(N_("不予处理理由")), N_("已标记为不予处理。"),
@@ -108,6 +134,7 @@ PANELS: dict[Action, Panel] = {
     Action.MERGE: Panel(MergeForm, N_("已并入另一案件。"),
                         lambda db, case, actor, form: workflow.merge(db, case, actor, form.into.data),
                         "btn-outline-secondary"),
+    Action.SET_DUE: Panel(DueForm, N_("已调整办理时限。"), _set_due, "btn-outline-secondary"),
 }
 
 
@@ -116,6 +143,9 @@ def _form(db: Session, case: Case, action: Action) -> FlaskForm:
     if action == Action.ASSIGN:
         names = db.execute(select(Department.id, Department.name).order_by(Department.id)).all()
         form.department.choices = [(0, _("请选择"))] + [(i, n) for i, n in names if i != case.department_id]
+    if action == Action.FOLLOW_UP:
+        form.satisfaction.choices = [("", _("未表态")), ("满意", _("满意")), ("基本满意", _("基本满意")),
+                                     ("不满意", _("不满意"))]
     return form
 
 

@@ -1,4 +1,5 @@
-"""From stored comments to cases: analyse, fold reposts, route, start the clock.
+"""From stored comments to cases: analyse, fold reposts; huiying/workflow.py opens, routes
+and escalates the cases and starts their clocks.
 
 Everything here is idempotent: a comment is processed once whatever the number of
 messages that name it, so a redelivered or swept id costs nothing.
@@ -6,9 +7,8 @@ messages that name it, so a redelivered or swept id costs nothing.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -17,38 +17,20 @@ from sqlalchemy.orm import Session
 from analysis import Analysis, analyse_many
 from analysis.fingerprint import containment, is_near_duplicate
 from analysis.routing import Rule
-from analysis.rules import escalate_for_heat
-from huiying.clocks import (
-    DEFAULT_TIMEZONE,
-    STATUTORY_WORKING_DAYS,
-    CalendarMissing,
-    due_after_hours,
-    due_after_working_days,
-)
+from huiying import workflow
+from huiying.clocks import DEFAULT_TIMEZONE
 from huiying.models import (
     Case,
-    CaseEvent,
     CaseSignature,
-    CaseStatus,
     Comment,
     Department,
     Label,
     LabelField,
     RoutingRule,
-    Severity,
     Topic,
     utcnow,
 )
 from huiying.sources import IMPORT_KIND
-from huiying.workdays import CALENDAR_MISSING, missing_note, work_calendar
-
-log = logging.getLogger(__name__)
-
-# Hours to the first response for 政务舆情 (国办发〔2016〕61号): major within 5 h, others 48 h.
-RESPONSE_HOURS = {Severity.MAJOR: 5, Severity.SERIOUS: 48, Severity.GENERAL: 48}
-# Working days of an imported request type without a period of its own (求助, 举报, …): the
-# longest hotline period, as 12345 rules give most non-咨询 requests (docs/import.md).
-OTHER_REQUEST_WORKING_DAYS = 13
 
 
 def routing_rules(session: Session) -> list[Rule]:
@@ -132,21 +114,6 @@ def _near_duplicate_case(session: Session, result: Analysis) -> Case | None:
     return best
 
 
-def _merged_into(session: Session, case: Case | None) -> Case | None:
-    """The case a merged case went into (huiying/workflow.py merge), following chains: new
-    reposts of a merged matter join the case that carries it on."""
-    seen: set[int] = set()
-    while case is not None and case.status == CaseStatus.MERGED and case.id not in seen:
-        seen.add(case.id)
-        data = session.scalar(select(CaseEvent.data).where(
-            CaseEvent.case_id == case.id, CaseEvent.action == "merge").order_by(CaseEvent.id.desc()).limit(1))
-        target = session.get(Case, data["into"]) if data and data.get("into") else None
-        if target is None:
-            break
-        case = target
-    return case
-
-
 def _attach_to_case(session: Session, comment: Comment, result: Analysis,
                     departments: dict[str, Department], now: datetime, tz: str) -> None:
     case = session.scalar(select(Case).where(Case.fingerprint == result.fingerprint))
@@ -154,105 +121,29 @@ def _attach_to_case(session: Session, comment: Comment, result: Analysis,
     if case is None:
         case = _near_duplicate_case(session, result)
         how = "近似重复"
-    case = _merged_into(session, case)
+    case = workflow.carried_on_by(session, case)
     if case is None:
+        department = departments.get(result.department) if result.department else None
         try:
             with session.begin_nested():
-                case = _new_case(session, comment, result, departments, now, tz)
+                case = workflow.open_case(session, comment, result, department,
+                                          request_type=_request_type(comment), now=now, tz=tz)
+                session.add_all(CaseSignature(case_id=case.id, key=key) for key in result.lsh_keys)
+                comment.case = case
+                session.flush()
         except IntegrityError:
             # Another worker created the same case a moment ago: join it instead.
             case = session.scalar(select(Case).where(Case.fingerprint == result.fingerprint))
             if case is None:
                 raise
         else:
-            comment.case = case
             return
-    comment.case = case
-    case.heat += 1
-    case.updated_at = now
-    session.add(CaseEvent(case=case, action="merge_comment", note=f"{how}：留言 #{comment.id}",
-                          data={"comment_id": comment.id}))
-    _escalate_for_heat(session, case, now)
+    workflow.add_comment(session, case, comment, how, now=now)
 
 
-def _escalate_for_heat(session: Session, case: Case, now: datetime) -> None:
-    session.flush()
-    recent = session.scalar(select(func.count(Comment.id)).where(
-        Comment.case_id == case.id, Comment.fetched_at >= now - timedelta(hours=24)))
-    level, reasons = escalate_for_heat(case.severity, list(case.severity_reasons), recent)
-    if level == case.severity:
-        return
-    session.add(CaseEvent(case=case, action="escalate", note=reasons[-1],
-                          data={"from": case.severity, "to": level}))
-    case.severity, case.severity_reasons = level, reasons
-    # A faster clock applies from now if it ends before the current one.
-    due = due_after_hours(now, RESPONSE_HOURS[Severity(level)])
-    if case.due_at is None or due < case.due_at:
-        case.due_at = due
-
-
-def _first_due(session: Session, comment: Comment, severity: str, now: datetime,
-               tz: str) -> tuple[datetime | None, dict]:
-    """The due time of a new case, and what to record when the calendar lacks the year.
-
-    An imported hotline or mailbox request with a type runs on statutory working days from
-    its received time; everything else on the 政务舆情 hours from now.
-    """
-    if comment.source.kind == IMPORT_KIND and comment.request_type:
-        days = STATUTORY_WORKING_DAYS.get(comment.request_type, OTHER_REQUEST_WORKING_DAYS)
-        try:
-            return due_after_working_days(comment.published_at or now, days, work_calendar(session),
-                                          tz=tz), {}
-        except CalendarMissing as exc:
-            # Shown in the case history: Chinese; the admin's instructions are in the log.
-            log.warning("case of comment %s has no due time yet: %s", comment.id, exc)
-            return None, {"note": missing_note(exc.year),
-                          "data": {"year": exc.year, "working_days": days,
-                                   "request_type": comment.request_type}}
-    # The clock starts when the bureau learns of the matter, not when it was written.
-    return due_after_hours(now, RESPONSE_HOURS[Severity(severity)]), {}
-
-
-def _new_case(session: Session, comment: Comment, result: Analysis,
-              departments: dict[str, Department], now: datetime, tz: str = DEFAULT_TIMEZONE) -> Case:
-    department = departments.get(result.department) if result.department else None
-    first_seen = comment.published_at or now
-    due_at, missing = _first_due(session, comment, result.severity, now, tz)
-    case = Case(
-        title=(comment.title or result.text_norm[:60])[:300],
-        summary=result.text_norm[:500],
-        fingerprint=result.fingerprint,
-        match_text=result.text_norm,
-        topic=result.topic,
-        severity=result.severity,
-        severity_reasons=result.severity_reasons,
-        sentiment=result.sentiment,
-        sentiment_label=result.label,
-        first_seen_at=first_seen,
-        due_at=due_at,
-        status=CaseStatus.ASSIGNED if department else CaseStatus.TRIAGE,
-        department=department,
-    )
-    session.add(case)
-    session.flush()
-    session.add_all(CaseSignature(case_id=case.id, key=key) for key in result.lsh_keys)
-    session.add(CaseEvent(case=case, action="create", to_status=CaseStatus.TRIAGE,
-                          note=f"由留言 #{comment.id} 生成", data={"comment_id": comment.id}))
-    if missing:  # visibly without a deadline until the calendar knows the year
-        session.add(CaseEvent(case=case, action=CALENDAR_MISSING, **missing))
-    if department:
-        session.add(CaseEvent(
-            case=case, action="assign", from_status=CaseStatus.TRIAGE,
-            to_status=CaseStatus.ASSIGNED, note=f"按分办规则派至{department.name}",
-            data={"department": department.name, "confidence": result.route_confidence},
-        ))
-    else:
-        session.add(CaseEvent(
-            case=case, action="triage", to_status=CaseStatus.TRIAGE,
-            note="无法确定承办科室，待宣传办研判",
-            data={"suggestions": result.suggestions},
-        ))
-    return case
+def _request_type(comment: Comment) -> str | None:
+    """The working-day clock of an imported hotline or mailbox request; None: 舆情 hours."""
+    return comment.request_type if comment.source.kind == IMPORT_KIND and comment.request_type else None
 
 
 def unprocessed_ids(session: Session, limit: int = 10_000,

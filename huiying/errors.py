@@ -11,3 +11,13 @@ class SettingsError(HuiyingError):
 
 class InputError(HuiyingError):
     """A file or argument given by the user cannot be used as it is."""
+
+
+class ChangeRefused(InputError):
+    """A change the rules refuse. `code` names the rule and `params` its figures, so the
+    dashboard can say it in the user's language; the message is English, for the CLI."""
+
+    def __init__(self, code: str, message: str, **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params

@@ -20,11 +20,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from huiying.errors import InputError
 from huiying.masking import mask_text
-from huiying.models import Case, CaseEvent, CaseStatus, Department, Severity, utcnow
-from huiying.workflow import CLOSED_STATUSES, Action
+from huiying.models import Case, CaseStatus, Department, Severity, utcnow
+from huiying.workflow import NOT_TO_ANSWER, unanswered_at
 
-# Set aside by the press office: nobody owes these an answer.
-NOT_TO_ANSWER = frozenset({CaseStatus.REJECTED, CaseStatus.MERGED})
 NO_DEPARTMENT = "未分派"
 NO_TOPIC = "未归类"
 MONTH = re.compile(r"(\d{4})-(\d{2})")
@@ -67,8 +65,8 @@ class CaseLine:
     first_seen_at: datetime
     created_at: datetime
     due_at: datetime | None
-    replied_at: datetime | None  # the first reply event, if given by the time of the report
-    on_time: bool | None  # that reply's data.on_time; None without a reply
+    replied_at: datetime | None  # the first official reply, if given by the time of the report
+    on_time: bool | None  # whether it came by the due time; None without a reply
     needs_answer: bool
     overdue_unanswered: bool
 
@@ -78,10 +76,10 @@ class CaseLine:
 
     @property
     def response_hours(self) -> float | None:
-        """Hours from the case's creation (when its clock started) to its first reply."""
+        """Hours from when the public wrote (where every clock starts) to the first reply."""
         if not self.replied:
             return None
-        return (self.replied_at - self.created_at).total_seconds() / 3600
+        return (self.replied_at - self.first_seen_at).total_seconds() / 3600
 
 
 @dataclass(frozen=True)
@@ -214,15 +212,10 @@ def monthly(session: Session, month: date, tz: str, *, now: datetime | None = No
     in_month = (Case.first_seen_at >= start) & (Case.first_seen_at < end) & (Case.first_seen_at <= now)
     cases = session.scalars(select(Case).where(in_month).options(selectinload(Case.department))
                             .order_by(Case.id)).all()
-    first_reply: dict[int, CaseEvent] = {}
-    replies = session.scalars(
-        select(CaseEvent).join(Case, CaseEvent.case_id == Case.id)
-        .where(in_month, CaseEvent.action == Action.REPLY, CaseEvent.at <= now)
-        .order_by(CaseEvent.at, CaseEvent.id))
-    for event in replies:
-        first_reply.setdefault(event.case_id, event)
+    # Unanswered as of `now` and past the due time by the month's end or `now`, the earlier.
     cutoff = min(end, now)
-    lines = [_line(case, first_reply.get(case.id), cutoff) for case in cases]
+    lines = [_line(case, now, unanswered_at(case, now) and case.due_at is not None and case.due_at < cutoff)
+             for case in cases]
 
     department_order = {name: n for n, name in enumerate(
         session.scalars(select(Department.name).order_by(Department.id)))}
@@ -240,8 +233,8 @@ def monthly(session: Session, month: date, tz: str, *, now: datetime | None = No
     )
 
 
-def _line(case: Case, reply: CaseEvent | None, cutoff: datetime) -> CaseLine:
-    needs_answer = case.status not in NOT_TO_ANSWER
+def _line(case: Case, now: datetime, late: bool) -> CaseLine:
+    replied_at = case.first_reply_at if case.first_reply_at and case.first_reply_at <= now else None
     return CaseLine(
         id=case.id,
         title=mask_text(case.title),
@@ -252,12 +245,10 @@ def _line(case: Case, reply: CaseEvent | None, cutoff: datetime) -> CaseLine:
         first_seen_at=case.first_seen_at,
         created_at=case.created_at,
         due_at=case.due_at,
-        replied_at=reply.at if reply else None,
-        on_time=bool((reply.data or {}).get("on_time")) if reply else None,
-        needs_answer=needs_answer,
-        # A closed case was answered before closing; rejected and merged ones owe no answer.
-        overdue_unanswered=(reply is None and case.status not in CLOSED_STATUSES and case.due_at is not None
-                            and case.due_at < cutoff),
+        replied_at=replied_at,
+        on_time=case.replied_on_time if replied_at else None,
+        needs_answer=case.status not in NOT_TO_ANSWER,
+        overdue_unanswered=late,
     )
 
 

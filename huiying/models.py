@@ -178,12 +178,29 @@ class Case(Base):
         ForeignKey("department.id", ondelete="SET NULL"), index=True
     )
     heat: Mapped[int] = mapped_column(default=1)
+    # When the public wrote (the first comment's published / received time): every clock and
+    # every figure counts from here, never from when Huiying stored or processed the row.
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The state below is written by huiying/workflow.py only; events keep the history of it.
+    # 咨询/投诉/… of a hotline or mailbox request: statutory working days; None: 舆情 hours.
+    request_type: Mapped[str | None] = mapped_column(String(10))
+    # The comment the case was opened from. No foreign key: comment.case_id points the other
+    # way, and a cycle of keys would complicate every insert and delete for nothing.
+    first_comment_id: Mapped[int | None] = mapped_column(Integer)
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("case.id", ondelete="SET NULL"), index=True)
+    # The first official reply: a reply in the workflow, or one the source already carried.
+    first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    replied_on_time: Mapped[bool | None] = mapped_column()
+    # The severity the case opened with and the time of its last escalation (alerts).
+    initial_severity: Mapped[str | None] = mapped_column(String(4))
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     department: Mapped[Department | None] = relationship()
+    merged_into: Mapped[Case | None] = relationship(remote_side=[id])
     comments: Mapped[list[Comment]] = relationship(back_populates="case", order_by="Comment.id")
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
@@ -219,6 +236,9 @@ class Comment(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     official_reply: Mapped[str | None] = mapped_column(Text)
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who answered and when the matter was closed, as a hotline/mailbox export says.
+    reply_unit: Mapped[str | None] = mapped_column(String(200))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # 咨询/投诉/建议/… of an imported hotline or mailbox case: which working-day clock applies.
     request_type: Mapped[str | None] = mapped_column(String(10))
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
@@ -355,3 +375,39 @@ class CalendarNotice(Base):
     title: Mapped[str] = mapped_column(String(200), default="")
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+class AuditEvent(Base):
+    """An administrative change: who changed what, when (written by huiying.audit.record only).
+
+    Append-only. `target_kind` names what was changed (user, department, routing_rule,
+    source, topic, …) and `target_id` its row (or source name); `data` holds the before/after
+    values worth keeping, never a password.
+    """
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_kind_at", "target_kind", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(40))
+    target_kind: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[str | None] = mapped_column(String(80))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship()
+
+
+class AnnualInput(Base):
+    """A figure of the yearly 政府信息公开工作年度报告 that only a person knows (huiying.annual_format
+    names the keys): press conferences held, table 三's applications … A missing row is 未填报."""
+
+    __tablename__ = "annual_input"
+    __table_args__ = (UniqueConstraint("year", "key", name="uq_annual_input_year_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    key: Mapped[str] = mapped_column(String(40))
+    value: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

@@ -32,9 +32,9 @@ def file_name(report: MonthlyReport, fmt: str) -> str:
     return f"回应月报-{report.label}.{fmt}"
 
 
-def render(report: MonthlyReport, fmt: str, base_url: str | None = None) -> bytes:
+def render(report: MonthlyReport, fmt: str, base_url: str | None = None, bureau: str = "") -> bytes:
     if fmt == "xlsx":
-        return to_xlsx(report, base_url)
+        return to_xlsx(report, base_url, bureau)
     if fmt == "csv":
         return to_csv(report)
     return to_json(report, base_url)
@@ -74,7 +74,11 @@ def to_json(report: MonthlyReport, base_url: str | None = None) -> bytes:
     return (json.dumps(report.as_dict(base_url), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def to_xlsx(report: MonthlyReport, base_url: str | None = None) -> bytes:
+def heading_of(report: MonthlyReport, bureau: str) -> str:
+    return f"{bureau}回应月报（{report.month.year}年{report.month.month}月）"
+
+
+def to_xlsx(report: MonthlyReport, base_url: str | None = None, bureau: str = "") -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -83,9 +87,10 @@ def to_xlsx(report: MonthlyReport, base_url: str | None = None) -> bytes:
     book = Workbook()
     summary = book.active
     summary.title = "汇总"
-    _table(summary, SUMMARY_HEADERS, summary_rows(report), bold,
+    heading = heading_of(report, bureau)
+    _table(summary, heading, SUMMARY_HEADERS, summary_rows(report), bold,
            formats={5: "0.0%", 7: "0.0%", 8: "0.0", 9: "0.0"})
-    summary["A2"].font = bold  # 全部
+    summary["A3"].font = bold  # 全部
     row = summary.max_row + 2
     for title, groups in (("状态", report.by_status), ("严重程度", report.by_severity),
                           ("主题", report.by_topic)):
@@ -122,9 +127,10 @@ def to_xlsx(report: MonthlyReport, base_url: str | None = None) -> bytes:
             case_link(base_url, line.id) if base_url else "",
         ])
     when = "yyyy-mm-dd hh:mm"
-    _table(detail, DETAIL_HEADERS, rows, bold, formats={7: when, 8: when, 9: when, 10: when, 12: "0.0"})
+    _table(detail, heading, DETAIL_HEADERS, rows, bold,
+           formats={7: when, 8: when, 9: when, 10: when, 12: "0.0"})
     if base_url:
-        for cells in detail.iter_rows(min_row=2, min_col=15, max_col=15):
+        for cells in detail.iter_rows(min_row=HEADER_ROW + 1, min_col=15, max_col=15):
             if cells[0].value:
                 cells[0].hyperlink = cells[0].value
                 cells[0].style = "Hyperlink"
@@ -140,19 +146,28 @@ def _naive(report: MonthlyReport, value):
     return report.local(value).replace(tzinfo=None) if value else None
 
 
-def _table(sheet, headers: list[str], rows: list[list[Any]], bold, formats: dict[int, str]) -> None:
+HEADER_ROW = 2  # row 1 is the title (bureau and month)
+
+
+def _table(sheet, heading: str, headers: list[str], rows: list[list[Any]], bold,
+           formats: dict[int, str]) -> None:
+    """Title row, header row with an autofilter over the table, the rows. A value that does not
+    exist (no reply yet, no rate without cases) stays an empty cell: a dash in a date or number
+    column would break Excel's sorting, filtering and sums."""
+    from openpyxl.utils import get_column_letter
+
+    sheet.append([heading])
+    sheet["A1"].font = bold
     sheet.append(headers)
-    for cell in sheet[1]:
+    for cell in sheet[HEADER_ROW]:
         cell.font = bold
     for values in rows:
         sheet.append(values)
         for column, number_format in formats.items():
             sheet.cell(sheet.max_row, column).number_format = number_format
-    for cells in sheet.iter_rows(min_row=2, max_row=sheet.max_row):
-        for cell in cells:
-            if cell.value is None:
-                cell.value = "—" if cell.column in formats else None
-    sheet.freeze_panes = "A2"
+    last = HEADER_ROW + max(len(rows), 1)
+    sheet.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(len(headers))}{last}"
+    sheet.freeze_panes = f"A{HEADER_ROW + 1}"
 
 
 def _widths(sheet, widths: list[int], letter) -> None:

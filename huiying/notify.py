@@ -29,13 +29,13 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
+from huiying.clocks import CalendarMissing, WorkCalendar
 from huiying.errors import InputError, SettingsError
-from huiying.figures import case_link
+from huiying.figures import case_link, monthly, parse_month, previous_month
 from huiying.masking import mask_text
 from huiying.models import (
     Case,
     CaseEvent,
-    CaseStatus,
     Comment,
     Department,
     Notification,
@@ -46,7 +46,7 @@ from huiying.models import (
 )
 from huiying.settings import Settings
 from huiying.trends import hot_words_of_period
-from huiying.workflow import CLOSED_STATUSES, Action
+from huiying.workflow import DONE_STATUSES, awaiting_answer, overdue
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ class Kind(enum.StrEnum):
     REMIND = "remind"  # the deadline is near
     OVERDUE = "overdue"  # 催办: the deadline has passed
     BRIEF = "brief"  # 舆情日报: the day before, once a day
+    MONTHLY = "monthly"  # 回应月报 of the month before, on the month's first working day
 
 
 # Events and cases older than this are not looked at again: the scan stays cheap.
@@ -66,8 +67,6 @@ HORIZON = timedelta(days=7)
 REMIND_SHARE = 0.2
 SPIKE_WINDOW = timedelta(hours=1)
 ALERT_SEVERITIES = (Severity.MAJOR, Severity.SERIOUS)
-# Nothing more is expected of a case in these states: no reminder, no 催办.
-DONE_STATUSES = tuple(CLOSED_STATUSES | {CaseStatus.REPLIED, CaseStatus.FOLLOWED_UP})
 # Retries after 1, 2, 4, 8 and 16 minutes; the sixth failure gives up.
 MAX_ATTEMPTS = 6
 FIRST_RETRY = timedelta(minutes=1)
@@ -100,7 +99,7 @@ def scan(session: Session, settings: Settings, now: datetime | None = None) -> d
     text = _Texts(session, settings, now)
     facts = [*_assignments(session, people, text, now), *_alerts(session, people, text, now),
              *_spike(session, settings, people, text, now), *_deadlines(session, people, text, now),
-             *_briefing(settings, people, text, now)]
+             *_briefing(settings, people, text, now), *_monthly_report(settings, people, text, now)]
     created = _store(session, facts, now)
     session.commit()
     if any(created.values()):
@@ -115,43 +114,28 @@ def _assignments(session: Session, people: _Recipients, text: _Texts, now: datet
     newest = {event.case_id: event.id for event in events}
     for event in events:
         case = event.case
-        # An assignment already superseded by another, or a case already done, is not news.
-        if newest[case.id] != event.id or case.status in DONE_STATUSES:
+        # An assignment already superseded by another, or a case already done, is not news;
+        # the newest assignment is the one that gave the case its current department.
+        if newest[case.id] != event.id or case.status in DONE_STATUSES or case.first_reply_at is not None:
             continue
-        department = _assigned_department(session, event)
-        if department is not None:
-            yield _Fact(Kind.ASSIGN, f"assign:{event.id}", people.department(department), case.id,
-                        partial(text.assignment, case, event, department))
-
-
-def _assigned_department(session: Session, event: CaseEvent) -> Department | None:
-    """The department an assign event names (by id or by name), else the case's department."""
-    data = event.data or {}
-    if data.get("department_id"):
-        return session.get(Department, data["department_id"])
-    if data.get("department"):
-        found = session.scalar(select(Department).where(Department.name == data["department"]))
-        if found is not None:
-            return found
-    return event.case.department
+        if case.department is not None:
+            yield _Fact(Kind.ASSIGN, f"assign:{event.id}", people.department(case.department), case.id,
+                        partial(text.assignment, case, event, case.department))
 
 
 def _alerts(session: Session, people: _Recipients, text: _Texts, now: datetime) -> Iterator[_Fact]:
+    """The level a case opened with (if it opened recently) and the level it was escalated to
+    (if that was recent), for cases still awaiting an answer: a case that opened already
+    answered (a board post with its official reply, an imported answered row) alerts nobody."""
     since = now - HORIZON
-    escalations: dict[int, list[CaseEvent]] = {}
-    for event in session.scalars(select(CaseEvent).where(
-            CaseEvent.action == "escalate", CaseEvent.at >= since).order_by(CaseEvent.id)):
-        escalations.setdefault(event.case_id, []).append(event)
     cases = session.scalars(select(Case).where(
-        or_(Case.created_at >= since, Case.id.in_(list(escalations)))).order_by(Case.id))
+        awaiting_answer(), or_(Case.created_at >= since, Case.escalated_at >= since)).order_by(Case.id))
     for case in cases:
-        if case.status in (CaseStatus.REJECTED, CaseStatus.MERGED):
-            continue
         levels = []
-        if case.created_at >= since:  # the level it was created with
-            first = escalations.get(case.id, [None])[0]
-            levels.append((first.data or {}).get("from", case.severity) if first else case.severity)
-        levels += [(event.data or {}).get("to") for event in escalations.get(case.id, [])]
+        if case.created_at >= since:
+            levels.append(case.initial_severity or case.severity)
+        if case.escalated_at is not None and case.escalated_at >= since:
+            levels.append(case.severity)
         for level in dict.fromkeys(levels):
             if level in ALERT_SEVERITIES:
                 yield _Fact(Kind.ALERT, f"alert:{case.id}:{level}", people.press_office(), case.id,
@@ -181,7 +165,7 @@ def _spike(session: Session, settings: Settings, people: _Recipients, text: _Tex
 
 def _deadlines(session: Session, people: _Recipients, text: _Texts, now: datetime) -> Iterator[_Fact]:
     cases = session.scalars(select(Case).where(
-        Case.status.not_in(DONE_STATUSES), Case.due_at.is_not(None), Case.due_at >= now - HORIZON)
+        awaiting_answer(), Case.due_at.is_not(None), Case.due_at >= now - HORIZON)
         .order_by(Case.id))
     for case in cases:
         department = people.department(case.department) if case.department else []
@@ -190,7 +174,8 @@ def _deadlines(session: Session, people: _Recipients, text: _Texts, now: datetim
             recipients = _unique([*department, *people.press_office()])
             yield _Fact(Kind.OVERDUE, f"overdue:{case.id}:{due}", recipients, case.id,
                         partial(text.overdue, case))
-        elif case.due_at - now <= (case.due_at - case.created_at) * REMIND_SHARE:
+        # The clock runs from when the public wrote: the reminder comes when a fifth of it is left.
+        elif case.due_at - now <= (case.due_at - case.first_seen_at) * REMIND_SHARE:
             # A case nobody has been assigned yet is the press office's to route.
             yield _Fact(Kind.REMIND, f"remind:{case.id}:{due}", department or people.press_office(),
                         case.id, partial(text.reminder, case))
@@ -204,6 +189,30 @@ def _briefing(settings: Settings, people: _Recipients, text: _Texts, now: dateti
     day = local.date() - timedelta(days=1)
     yield _Fact(Kind.BRIEF, f"brief:{day.isoformat()}", people.press_office(), None,
                 partial(text.brief, day))
+
+
+def first_working_day(year: int, month: int) -> tuple[date, bool]:
+    """The first working day of the month by the working-day calendar, and whether the calendar
+    knew it; a month the calendar does not cover falls back to its first day (the email says so)."""
+    calendar, day = WorkCalendar(), date(year, month, 1)
+    try:
+        while not calendar.is_workday(day):
+            day += timedelta(days=1)
+    except CalendarMissing:
+        return date(year, month, 1), False
+    return day, True
+
+
+def _monthly_report(settings: Settings, people: _Recipients, text: _Texts, now: datetime) -> Iterator[_Fact]:
+    """From settings.brief_hour of the month's first working day on: last month's report, once.
+    Later days of the month still send it (the service may have been down that morning)."""
+    local = now.astimezone(text.zone)
+    first, _known = first_working_day(local.year, local.month)
+    if local.date() < first or (local.date() == first and local.hour < settings.brief_hour):
+        return
+    month = previous_month(local.date())
+    yield _Fact(Kind.MONTHLY, f"{Kind.MONTHLY}:{month:%Y-%m}", people.press_office(), None,
+                partial(text.monthly, month))
 
 
 def _day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -380,6 +389,32 @@ class _Texts:
                     "", f"舆情看板：{self.settings.base_url}/"]
         return f"【回应】舆情日报 {day.isoformat()}", self.mail("宣传办", lead, "\n".join(sections))
 
+    def monthly(self, month: date) -> tuple[str, str]:
+        """回应月报 of `month`: the overall figures; the xlsx is attached when the row is sent."""
+        from huiying.monthly_export import file_name
+
+        report = monthly(self.session, month, self.settings.timezone, now=self.now)
+        figures = report.overall
+        rate = "—" if figures.response_rate is None else f"{figures.response_rate:.1%}"
+        on_time = "—" if figures.on_time_rate is None else f"{figures.on_time_rate:.1%}"
+        median = "—" if figures.median_response_hours is None else f"{figures.median_response_hours:.1f} 小时"
+        label = f"{month.year}年{month.month}月"
+        first, known = first_working_day(self.now.astimezone(self.zone).year,
+                                         self.now.astimezone(self.zone).month)
+        lead = f"{self.settings.bureau_name}{label}回应月报已生成，详见附件《{file_name(report, 'xlsx')}》。"
+        if not known:
+            lead += f"\n（工作日历未覆盖 {first.year} 年，本月报于当月 1 日发送。）"
+        details = "\n".join([
+            f"案件数：{len(figures.total)} 件",
+            f"需回应：{len(figures.needing_answer)} 件，已回应 {len(figures.replied)} 件，回应率 {rate}",
+            f"按时回应：{len(figures.on_time)} 件，按时率 {on_time}",
+            f"回应时长中位数：{median}",
+            f"超期未回应：{len(figures.overdue_unanswered)} 件",
+            "",
+            f"在线查看：{self.settings.base_url}/reports/monthly?month={month:%Y-%m}",
+        ])
+        return f"【回应】回应月报 {label}", self.mail("宣传办", lead, details)
+
     def brief_cases(self, start: datetime, end: datetime) -> list[str]:
         # By first-seen time, as the comments below are counted by when they were written: a
         # case of yesterday's comments created after midnight is yesterday's case.
@@ -401,21 +436,17 @@ class _Texts:
         return [f"二、相关留言：{total} 条，其中负面 {negative} 条（占 {self.percent(negative, total)}）"]
 
     def brief_overdue(self) -> list[str]:
-        cases = list(self.session.scalars(select(Case).where(
-            Case.status.not_in(DONE_STATUSES), Case.due_at.is_not(None), Case.due_at <= self.now)
-            .order_by(Case.due_at, Case.id)))
+        cases = list(self.session.scalars(select(Case).where(overdue(self.now))
+                                          .order_by(Case.due_at, Case.id)))
         return [f"三、当前超时未回复：{len(cases)} 件",
                 *(self.listed(case, f"（时限 {self.local(case.due_at)}）")
                   for case in cases[:BRIEF_OVERDUE_LISTED])]
 
     def brief_replies(self, start: datetime, end: datetime) -> list[str]:
-        first: dict[int, CaseEvent] = {}
-        for event in self.session.scalars(select(CaseEvent).where(
-                CaseEvent.action == Action.REPLY, CaseEvent.at >= start, CaseEvent.at < end)
-                .order_by(CaseEvent.at, CaseEvent.id)):
-            first.setdefault(event.case_id, event)
-        on_time = sum(bool((event.data or {}).get("on_time")) for event in first.values())
-        return [f"四、昨日回复：{len(first)} 件，其中按时 {on_time} 件、超时 {len(first) - on_time} 件"]
+        replied = self.session.execute(select(Case.replied_on_time).where(
+            Case.first_reply_at >= start, Case.first_reply_at < end)).scalars().all()
+        on_time = sum(bool(value) for value in replied)
+        return [f"四、昨日回复：{len(replied)} 件，其中按时 {on_time} 件、超时 {len(replied) - on_time} 件"]
 
     def brief_words(self, end: datetime) -> str:
         found = hot_words_of_period(self.session, end, days=1, top_k=BRIEF_HOT_WORDS)["words"]
@@ -465,7 +496,8 @@ def send_pending(session: Session, settings: Settings, now: datetime | None = No
                 session.commit()
                 break
             try:
-                smtp.send_message(message(settings, row.recipient, row.subject, row.body, now, row.key))
+                smtp.send_message(message(settings, row.recipient, row.subject, row.body, now, row.key,
+                                          attachments=_attachments(session, settings, row, now)))
             except (OSError, smtplib.SMTPException) as exc:
                 result[_failed(row, exc, now)] += 1
                 if isinstance(exc, (OSError, smtplib.SMTPServerDisconnected)):
@@ -555,8 +587,21 @@ def _quit(smtp: smtplib.SMTP) -> None:
         smtp.close()
 
 
+def _attachments(session: Session, settings: Settings, row: Notification,
+                 now: datetime) -> list[tuple[str, str, bytes]]:
+    """Files sent with a row, made when it is sent: the monthly report's xlsx, as of now."""
+    if row.kind != Kind.MONTHLY:
+        return []
+    from huiying.monthly_export import MEDIA_TYPES, file_name, render
+
+    report = monthly(session, parse_month(row.key.split(":")[1]), settings.timezone, now=now)
+    data = render(report, "xlsx", settings.base_url, settings.bureau_name)
+    return [(file_name(report, "xlsx"), MEDIA_TYPES["xlsx"], data)]
+
+
 def message(settings: Settings, recipient: str, subject: str, body: str, now: datetime,
-            key: str | None = None) -> EmailMessage:
+            key: str | None = None,
+            attachments: Iterable[tuple[str, str, bytes]] = ()) -> EmailMessage:
     mail = EmailMessage()
     mail["Subject"] = subject
     mail["From"] = settings.smtp_from
@@ -568,6 +613,9 @@ def message(settings: Settings, recipient: str, subject: str, body: str, now: da
     if key:
         mail["X-Huiying-Key"] = key
     mail.set_content(body)
+    for name, media_type, data in attachments:
+        maintype, _, subtype = media_type.partition("/")
+        mail.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     return mail
 
 

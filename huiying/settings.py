@@ -27,8 +27,9 @@ KNOWN_VARIABLES = frozenset(PREFIX + name for name in (
     "SOURCES_DIR", "CRAWL_INTERVAL", "CRAWL_TIMEOUT", "SWEEP_INTERVAL", "SWEEP_GRACE", "SENTIMENT_ENGINE",
     "SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASSWORD", "SMTP_FROM", "SMTP_STARTTLS",
     "WEB_HOST", "WEB_PORT", "BASE_URL", "NEGATIVE_SPIKE", "BRIEF_HOUR",
+    "BUREAU_NAME",
     "NEW_PASSWORD", "ADMIN_PASSWORD",
-    "TEST_DATABASE_URL", "TEST_REDIS_URL", "TEST_PG_ADMIN", "SHARED_DATA",
+    "TEST_DATABASE_URL", "TEST_REDIS_URL", "TEST_PG_ADMIN", "TEST_SHOTS_DIR", "SHARED_DATA",
 ))
 
 
@@ -107,6 +108,8 @@ class Settings:
     negative_spike: int = 10
     # The local hour (HUIYING_TIMEZONE) from which the daily briefing of the day before is sent.
     brief_hour: int = 8
+    # The bureau whose figures these are: the title of the monthly and annual reports.
+    bureau_name: str = "某县教育体育局"
     log_level: str = "INFO"
 
     @property
@@ -178,6 +181,12 @@ def load_database_url() -> tuple[Path, str]:
         # One driver everywhere: psycopg 3.
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
     return data_dir, database_url
+def _bureau_name() -> str:
+    name = (_env("BUREAU_NAME", "某县教育体育局") or "").strip()
+    if not name or len(name) > 60:
+        raise SettingsError(f"HUIYING_BUREAU_NAME must be the bureau's name (1 to 60 characters), "
+                            f"got {name!r}.")
+    return name
 
 
 def load() -> Settings:
@@ -229,5 +238,6 @@ def load() -> Settings:
         base_url=base_url,
         negative_spike=_int("NEGATIVE_SPIKE", 10, minimum=1, unit="comments"),
         brief_hour=_int("BRIEF_HOUR", 8, minimum=0, maximum=23, unit="hours (0-23)"),
+        bureau_name=_bureau_name(),
         log_level=log_level,
     )

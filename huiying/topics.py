@@ -17,24 +17,25 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from analysis.pipeline import rescued
-from analysis.routing import route
+from analysis.pipeline import decide_route, rescued
 from analysis.rules import TopicMatcher, topic_matcher, topic_of
+from huiying import workflow
 from huiying.cases import enabled_topics, routing_rules
-from huiying.models import Case, CaseEvent, CaseStatus, Comment, Department, Label, LabelField, User
+from huiying.models import Case, Comment, Department, Label, LabelField, User
 
 BATCH = 1000
 REASON = "topic_edit"
 NO_TOPIC = "无"  # how case notes write "no topic" (the correction form's wording)
 
 
-def reclassify_topics(session: Session) -> dict[str, int]:
+def reclassify_topics(session: Session, router=None) -> dict[str, int]:
     """Give every analysed comment the topic the current enabled topics give its normalised
     text, as processing would now; a comment whose topic a person corrected keeps it.
 
     A case's topic is its first comment's, as when it was created; each case whose topic
     changes gets a `reclassify` event. A case still waiting for triage that nobody has
-    acted on is then routed by the routing table if the table now decides it.
+    acted on is then routed as processing would route it now: by the routing table, else
+    by `router` (the installation's trained router, if any) when it is confident.
     Commits as it goes; returns the counts.
     """
     matcher = topic_matcher(enabled_topics(session))
@@ -67,7 +68,7 @@ def reclassify_topics(session: Session) -> dict[str, int]:
                 comment.processed_at = None  # analysed again by the next processing pass
                 summary["comments_reanalysed"] += 1
         session.commit()
-    _reclassify_cases(session, _corrected(session), summary)
+    _reclassify_cases(session, _corrected(session), summary, router)
     return summary
 
 
@@ -91,7 +92,7 @@ def _with_topics_version(version: str | None, matcher: TopicMatcher) -> str | No
     return ";".join(parts)
 
 
-def _reclassify_cases(session: Session, corrected: set[int], summary: dict[str, int]) -> None:
+def _reclassify_cases(session: Session, corrected: set[int], summary: dict[str, int], router) -> None:
     first = _first_comments(session)
     changed = {case_id: first[case_id][1] for case_id, topic in session.execute(select(Case.id, Case.topic))
                if case_id in first and first[case_id][0] not in corrected  # else a person chose it
@@ -100,21 +101,19 @@ def _reclassify_cases(session: Session, corrected: set[int], summary: dict[str, 
         return
     rules = routing_rules(session)
     departments = {d.name: d for d in session.scalars(select(Department))}
-    acted_on = set(session.scalars(select(CaseEvent.case_id).where(CaseEvent.actor_id.is_not(None))))
     for case in session.scalars(select(Case).where(Case.id.in_(changed)).order_by(Case.id)):
-        old, case.topic = case.topic, changed[case.id]
+        old, new = case.topic, changed[case.id]
         summary["cases_changed"] += 1
-        note = f"主题 {old or NO_TOPIC}→{case.topic or NO_TOPIC}（主题设置修改后重新归类）"
-        session.add(CaseEvent(case=case, action="reclassify", note=note,
-                              data={"from": old, "to": case.topic, "reason": REASON}))
-        if case.status == CaseStatus.TRIAGE and case.department_id is None and case.id not in acted_on:
-            summary["cases_routed"] += _route(session, case, rules, departments)
+        note = f"主题 {old or NO_TOPIC}→{new or NO_TOPIC}（主题设置修改后重新归类）"
+        workflow.reclassify(session, case, new, note, REASON)
+        if workflow.untouched_triage(session, case):
+            summary["cases_routed"] += _route(session, case, rules, router, departments)
     session.commit()
 
 
 def _first_comments(session: Session) -> dict[int, tuple[int, str | None]]:
-    """case id → (id, topic) of the comment that created it (named by its `create` event),
-    else of its oldest comment."""
+    """case id → (id, topic) of the comment that opened it (Case.first_comment_id), else of
+    its oldest comment."""
     attached: dict[int, tuple[int, str | None]] = {}  # comment id → (case id, topic)
     first: dict[int, tuple[int, str | None]] = {}
     for comment_id, case_id, topic in session.execute(
@@ -122,26 +121,23 @@ def _first_comments(session: Session) -> dict[int, tuple[int, str | None]]:
             .order_by(Comment.id.desc())):
         attached[comment_id] = (case_id, topic)
         first[case_id] = (comment_id, topic)
-    for case_id, data in session.execute(select(CaseEvent.case_id, CaseEvent.data)
-                                         .where(CaseEvent.action == "create")):
-        comment_id = data.get("comment_id") if isinstance(data, dict) else None
+    for case_id, comment_id in session.execute(select(Case.id, Case.first_comment_id)
+                                               .where(Case.first_comment_id.is_not(None))):
         if comment_id in attached and attached[comment_id][0] == case_id:
             first[case_id] = (comment_id, attached[comment_id][1])
     return first
 
 
-def _route(session: Session, case: Case, rules, departments: dict[str, Department]) -> int:
-    """Assign a triage case as huiying.cases does for a new one, if the table now decides."""
-    decision = route(case.match_text, case.topic, rules)
+def _route(session: Session, case: Case, rules, router, departments: dict[str, Department]) -> int:
+    """Route a triage case as processing routes a new one (the table, then the installation's
+    trained router when it is confident), if that now decides."""
+    routed = router.predict([case.match_text], normalised=True)[0] if router is not None else None
+    decision = decide_route(case.match_text, case.topic, rules, routed)
     department = departments.get(decision.department) if decision.department else None
     if department is None:
         return 0
-    case.department, case.status = department, CaseStatus.ASSIGNED
-    session.add(CaseEvent(
-        case=case, action="assign", from_status=CaseStatus.TRIAGE, to_status=CaseStatus.ASSIGNED,
-        note=f"按分办规则派至{department.name}（主题重新归类后）",
-        data={"department": department.name, "confidence": decision.confidence, "reason": REASON},
-    ))
+    workflow.auto_assign(session, case, department, confidence=decision.confidence,
+                         note="按分办规则派至{department}（主题重新归类后）", reason=REASON)
     return 1
 
 

@@ -23,7 +23,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from huiying.clocks import CalendarMissing, WorkCalendar, covered_years, due_after_working_days
+from huiying.clocks import WorkCalendar, covered_years
 from huiying.errors import InputError
 from huiying.models import CalendarNotice, CalendarOverride, Case, CaseEvent, utcnow
 
@@ -33,8 +33,7 @@ NOTE_CHARS = 200
 # the next year's Spring Festival can fall in late January.
 NOTICE_MARGIN = timedelta(days=45)
 RANGE_SEPARATORS = ("~", "～", "至", "..")
-CALENDAR_MISSING = "calendar_missing"
-CALENDAR_DUE = "calendar_due"
+CALENDAR_MISSING = "calendar_missing"  # huiying.workflow.SystemAction.CALENDAR_MISSING
 
 
 def N_(message: str) -> str:  # marks a message for the dashboard's catalog (babel.cfg)
@@ -260,30 +259,14 @@ def waiting_cases(session: Session) -> list[tuple[Case, CaseEvent]]:
 
 
 def start_waiting_clocks(session: Session, tz: str) -> int:
-    """Give the cases waiting for the calendar their due times where it now has the days."""
+    """Give the cases waiting for the calendar their due times where it now has the days
+    (through the workflow, the one writer of case state)."""
+    from huiying.workflow import start_waiting_clock
+
     calendar = work_calendar(session)
-    started = 0
-    for case, event in waiting_cases(session):
-        days = (event.data or {}).get("working_days")
-        if not isinstance(days, int):
-            continue
-        try:
-            due = due_after_working_days(case.first_seen_at, days, calendar, tz=tz)
-        except CalendarMissing:
-            continue
-        case.due_at = due
-        session.add(CaseEvent(case=case, action=CALENDAR_DUE,
-                              note=f"工作日历已补录，按 {days} 个工作日计算办理时限",
-                              data={"working_days": days, "due_at": due.isoformat()}))
-        started += 1
+    started = sum(start_waiting_clock(session, case, calendar, tz) for case, _ in waiting_cases(session))
     session.flush()
     return started
-
-
-def missing_note(year: int) -> str:
-    """The case-history note of a clock that waits for a year's calendar (shown in Chinese)."""
-    return (f"{year} 年的工作日历尚未录入，暂无办理时限；管理员在“工作日历”页录入该年节假日安排后，"
-            "系统自动计算时限")
 
 
 def coverage(session: Session, years: Iterable[int]) -> dict[int, str]:

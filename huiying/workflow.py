@@ -1,10 +1,21 @@
-"""The case workflow: who may move a case from which state to which (DESIGN.md "Route and
-respond"), one function per action, each appending a CaseEvent. Events are never edited.
+"""The case workflow, and the only writer of case state (DESIGN.md "Route and respond").
 
-The rules are the data in `RULES`; `check` and `available_actions` read nothing else, so the
-dashboard shows exactly the actions that would succeed. The admin may do everything, a
-leader nothing. A refused action raises `WorkflowError`, whose message is one Chinese
-sentence (the dashboard translates it: the templates are marked with `N_`).
+People's actions: who may move a case from which state to which, one function per action,
+each appending a CaseEvent. The rules are the data in `RULES`; `check` and
+`available_actions` read nothing else, so the dashboard shows exactly the actions that would
+succeed. The admin may do everything, a leader nothing. A refused action raises
+`WorkflowError`, whose message is one Chinese sentence (the dashboard translates it: the
+templates are marked with `N_`).
+
+The system's actions (opening a case from a comment, automatic routing, triage, re-routing
+after a topic edit, heat escalation, folding a repost in, a reply the source already
+carried) are functions here too, recorded with no actor (shown as 系统). Every due time
+comes from huiying/clocks.py and counts from when the public wrote (`Case.first_seen_at`).
+
+State lives in columns of the case (status, department, due_at, severity, heat,
+merged_into_id, first_comment_id, first_reply_at, replied_on_time …); events are its history
+and are never read back as state. `awaiting_answer`, `overdue` and `due_within` are the one
+definition of what still needs an answer, used by the dashboard, notifications and figures.
 """
 
 from __future__ import annotations
@@ -12,14 +23,25 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from huiying.cases import RESPONSE_HOURS
+from analysis.rules import escalate_for_heat
+from huiying.clocks import (
+    DEFAULT_TIMEZONE,
+    STATUTORY_WORKING_DAYS,
+    CalendarMissing,
+    WorkCalendar,
+    due_after_hours,
+    due_after_working_days,
+)
 from huiying.errors import HuiyingError
 from huiying.models import Case, CaseEvent, CaseStatus, Comment, Department, Role, Severity, User, utcnow
+
+if TYPE_CHECKING:
+    from analysis import Analysis
 
 S = CaseStatus
 
@@ -29,9 +51,65 @@ def N_(message: str) -> str:  # marks a message for the dashboard's catalog (bab
 
 
 MIN_REPLY = 10  # characters of a reply, after stripping
+# What the person who asked said of the answer, recorded with a 回访 (follow_up data
+# "satisfaction"); the annual report counts them (huiying/annual.py).
+SATISFACTION = ("满意", "基本满意", "不满意")
 EXTENSION_HOURS = (1, 720)  # bounds of one approved extension
 CLOSED_STATUSES = frozenset({S.CLOSED, S.REJECTED, S.MERGED})
 OPEN_STATUSES = frozenset(set(S) - CLOSED_STATUSES)
+# Set aside by the press office: nobody owes these an answer (figures leave them out).
+NOT_TO_ANSWER = frozenset({S.REJECTED, S.MERGED})
+# Answered: from here on nothing is asked of the department (no reminder, no 催办).
+ANSWERED_STATUSES = frozenset({S.REPLIED, S.FOLLOWED_UP, S.CLOSED})
+DONE_STATUSES = CLOSED_STATUSES | ANSWERED_STATUSES
+
+# Hours to the first response for 政务舆情 (国办发〔2016〕61号): major within 5 h, others 48 h.
+RESPONSE_HOURS = {Severity.MAJOR: 5, Severity.SERIOUS: 48, Severity.GENERAL: 48}
+# Working days of an imported request type without a period of its own (求助, 举报, …): the
+# longest hotline period, as 12345 rules give most non-咨询 requests (docs/import.md).
+OTHER_REQUEST_WORKING_DAYS = 13
+# A manual due time may lie at most this far ahead (a typo such as 2062 is refused).
+MAX_DUE_AHEAD = timedelta(days=366)
+
+
+# --- what still needs an answer (SQL clauses over Case) ------------------------------------
+
+def awaiting_answer() -> ColumnElement[bool]:
+    """A case that needs an answer, has none yet and is not closed."""
+    return and_(Case.status.not_in(DONE_STATUSES), Case.first_reply_at.is_(None))
+
+
+def _unanswered_at(moment: datetime) -> ColumnElement[bool]:
+    """Needs an answer and had none by `moment` (a reply given later does not count)."""
+    return and_(Case.status.not_in(NOT_TO_ANSWER), or_(
+        Case.first_reply_at > moment,
+        and_(Case.first_reply_at.is_(None), Case.status.not_in(ANSWERED_STATUSES))))
+
+
+def overdue(now: datetime) -> ColumnElement[bool]:
+    """Awaiting an answer as of `now` and its due time has passed by then. For the present
+    moment this is `awaiting_answer()` and due_at < now; for a past moment (a report made
+    then) a reply given after it does not count."""
+    return and_(_unanswered_at(now), Case.due_at.is_not(None), Case.due_at < now)
+
+
+def due_within(now: datetime, hours: float) -> ColumnElement[bool]:
+    """Awaiting an answer and due from now to `hours` from now."""
+    return and_(awaiting_answer(), Case.due_at >= now, Case.due_at < now + timedelta(hours=hours))
+
+
+def unanswered_at(case: Case, moment: datetime) -> bool:
+    """`_unanswered_at` for one loaded case (the same rule, without a query)."""
+    if case.status in NOT_TO_ANSWER:
+        return False
+    if case.first_reply_at is not None:
+        return case.first_reply_at > moment
+    return case.status not in ANSWERED_STATUSES
+
+
+def is_overdue(case: Case, now: datetime) -> bool:
+    """`overdue(now)` for one loaded case."""
+    return unanswered_at(case, now) and case.due_at is not None and case.due_at < now
 
 
 class WorkflowError(HuiyingError):
@@ -57,6 +135,20 @@ class Action(enum.StrEnum):
     CLOSE = "close"
     REJECT = "reject"
     MERGE = "merge"
+    SET_DUE = "set_due"
+
+
+class SystemAction(enum.StrEnum):
+    """What the system records (no actor): stored in CaseEvent.action like `Action`."""
+
+    CREATE = "create"
+    TRIAGE = "triage"
+    MERGE_COMMENT = "merge_comment"
+    ESCALATE = "escalate"
+    RECLASSIFY = "reclassify"
+    CALENDAR_MISSING = "calendar_missing"
+    CALENDAR_DUE = "calendar_due"  # the missing year was entered: the clock starts
+    SOURCE_REPLY = "source_reply"  # a reply the board or the export already carried
 
 
 # Recorded on the case a merged case went into (no action of its own).
@@ -92,6 +184,7 @@ RULES: dict[Action, Rule] = {
     Action.CLOSE: Rule(PRESS, frozenset({S.REPLIED, S.FOLLOWED_UP}), S.CLOSED),
     Action.REJECT: Rule(PRESS, frozenset({S.TRIAGE, S.RETURNED}), S.REJECTED),
     Action.MERGE: Rule(PRESS, OPEN_STATUSES, S.MERGED),
+    Action.SET_DUE: Rule(PRESS, OPEN_STATUSES - ANSWERED_STATUSES, None),
 }
 
 # Shown in refusals; the dashboard translates them as its buttons (context "button").
@@ -99,7 +192,7 @@ ACTION_NAMES = {
     Action.ASSIGN: "派单", Action.ACCEPT: "签收", Action.RETURN: "退回", Action.REPLY: "回复",
     Action.REQUEST_EXTENSION: "申请延期", Action.APPROVE_EXTENSION: "批准延期",
     Action.REJECT_EXTENSION: "驳回延期申请", Action.FOLLOW_UP: "回访", Action.CLOSE: "办结",
-    Action.REJECT: "不予处理", Action.MERGE: "合并",
+    Action.REJECT: "不予处理", Action.MERGE: "合并", Action.SET_DUE: "调整时限",
 }
 
 
@@ -183,9 +276,9 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def assign(session: Session, case: Case, actor: User, department: Department, *,
-           note: str = "", now: datetime | None = None) -> CaseEvent:
-    """Send the case to `department` (again). The clock started when the case was created and
-    keeps running; a case without one gets the response time of its severity from now."""
+           note: str = "", now: datetime | None = None, tz: str = DEFAULT_TIMEZONE) -> CaseEvent:
+    """Send the case to `department` (again). The clock started when the public wrote and keeps
+    running; a case without a due time gets the one of its own clock (`clock_due`)."""
     check(case, actor, Action.ASSIGN)
     if department is None:
         raise WorkflowError(N_("请选择承办科室。"))
@@ -197,8 +290,8 @@ def assign(session: Session, case: Case, actor: User, department: Department, *,
                     note=f"派至{department.name}" + (f"：{note.strip()}" if note.strip() else ""),
                     data={"department": department.name, "previous": previous})
     case.department = department
-    if case.due_at is None:
-        case.due_at = now + timedelta(hours=RESPONSE_HOURS[Severity(case.severity)])
+    if case.due_at is None:  # e.g. the calendar lacked the year when the case was opened
+        _start_clock(session, case, now, tz)
     session.flush()  # department_id, which the next check compares
     return event
 
@@ -226,8 +319,10 @@ def reply(session: Session, case: Case, actor: User, text: str, *,
     text = _required(text, N_("回复内容至少 %(minimum)s 个字。"), MIN_REPLY)
     now = now or utcnow()
     on_time = case.due_at is None or now <= case.due_at
-    return _record(session, case, actor, Action.REPLY, now=now, note=text,
-                   data={"on_time": on_time, "due_at": _iso(case.due_at)})
+    event = _record(session, case, actor, Action.REPLY, now=now, note=text,
+                    data={"on_time": on_time, "due_at": _iso(case.due_at)})
+    _first_reply(case, now)
+    return event
 
 
 def request_extension(session: Session, case: Case, actor: User, reason: str, *,
@@ -268,11 +363,15 @@ def reject_extension(session: Session, case: Case, actor: User, reason: str = ""
 
 
 def follow_up(session: Session, case: Case, actor: User, note: str, *,
-              now: datetime | None = None) -> CaseEvent:
-    """The press office called back the person who asked: what they said."""
+              satisfaction: str | None = None, now: datetime | None = None) -> CaseEvent:
+    """The press office called back the person who asked: what they said, and whether they
+    were satisfied (one of SATISFACTION; None when they would not say)."""
     check(case, actor, Action.FOLLOW_UP)
     note = _required(note, N_("请填写回访情况。"))
-    return _record(session, case, actor, Action.FOLLOW_UP, now=now, note=note)
+    if satisfaction is not None and satisfaction not in SATISFACTION:
+        raise WorkflowError(N_("满意度只能是“满意”“基本满意”或“不满意”。"))
+    return _record(session, case, actor, Action.FOLLOW_UP, now=now, note=note,
+                   data={"satisfaction": satisfaction} if satisfaction else None)
 
 
 def close(session: Session, case: Case, actor: User, note: str = "", *,
@@ -309,9 +408,255 @@ def merge(session: Session, case: Case, actor: User, into_case_id: int | None, *
                     .execution_options(synchronize_session="fetch"))
     event = _record(session, case, actor, Action.MERGE, now=now, note=f"并入案件 #{target.id}",
                     data={"into": target.id, "comment_ids": moved, "heat": case.heat})
-    target.heat += case.heat
-    target.updated_at = now
+    case.merged_into_id = target.id
+    _add_heat(session, target, case.heat, now)
     session.add(CaseEvent(case=target, at=now, actor_id=actor.id, action=MERGED_IN,
                           note=f"案件 #{case.id} 并入本案", data={"from": case.id, "comment_ids": moved,
                                                                    "heat": case.heat}))
     return event
+
+
+def set_due(session: Session, case: Case, actor: User, due_at: datetime | None, reason: str, *,
+            now: datetime | None = None) -> CaseEvent:
+    """The press office (or the admin) sets the due time by hand, saying why: e.g. the
+    requester agreed to a later answer, or a clock rule does not fit the matter."""
+    check(case, actor, Action.SET_DUE)
+    if due_at is None:
+        raise WorkflowError(N_("请填写新的办理时限。"))
+    if due_at.tzinfo is None or due_at.utcoffset() is None:
+        raise ValueError("due_at must be timezone-aware")
+    reason = _required(reason, N_("调整办理时限须说明理由。"))
+    now = now or utcnow()
+    if due_at <= now:
+        raise WorkflowError(N_("新的办理时限须晚于当前时间。"))
+    if due_at > now + MAX_DUE_AHEAD:
+        raise WorkflowError(N_("新的办理时限不能超过一年以后。"))
+    if case.due_at is not None and due_at == case.due_at:
+        raise WorkflowError(N_("新的办理时限与当前时限相同。"))
+    before = case.due_at
+    event = _record(session, case, actor, Action.SET_DUE, now=now, note=reason,
+                    data={"from_due": _iso(before), "to_due": _iso(due_at)})
+    case.due_at = due_at
+    return event
+
+
+# --- the system's actions (no actor) -------------------------------------------------------
+
+def _system(session: Session, case: Case, action: str, *, now: datetime, note: str = "",
+            from_status: str | None = None, to_status: str | None = None,
+            data: dict[str, Any] | None = None) -> CaseEvent:
+    """Append an event of the system (actor_id NULL: shown as 系统) and move the status."""
+    if to_status is not None:
+        case.status = to_status
+    case.updated_at = now
+    event = CaseEvent(case=case, at=now, actor_id=None, action=action, note=note,
+                      from_status=from_status, to_status=to_status, data=data or {})
+    session.add(event)
+    return event
+
+
+def work_calendar(session: Session) -> WorkCalendar:
+    """The working-day calendar the clocks of this installation use (one place to read it):
+    chinesecalendar with the admin's overrides and entered notices (huiying/workdays.py)."""
+    from huiying import workdays  # it reads the workflow's states
+
+    return workdays.work_calendar(session)
+
+
+def start_waiting_clock(session: Session, case: Case, calendar: WorkCalendar, tz: str = DEFAULT_TIMEZONE,
+                        *, now: datetime | None = None) -> bool:
+    """A case that waited for a missing calendar year gets its due time once `calendar` has
+    the days (the admin entered the year); False while it still lacks them."""
+    try:
+        due = clock_due(case, calendar, tz)
+    except CalendarMissing:
+        return False
+    case.due_at = due
+    _system(session, case, SystemAction.CALENDAR_DUE, now=now or utcnow(),
+            note="工作日历已补录，按工作日计算办理时限", data={"due_at": _iso(due)})
+    return True
+
+
+def clock_due(case: Case, calendar: WorkCalendar, tz: str = DEFAULT_TIMEZONE) -> datetime:
+    """The due time of the case's own clock, from when the public wrote (`first_seen_at`):
+    statutory working days for a typed hotline/mailbox request, 舆情 hours by severity
+    otherwise. Raises CalendarMissing when the calendar does not cover the days needed."""
+    if case.request_type:
+        days = STATUTORY_WORKING_DAYS.get(case.request_type, OTHER_REQUEST_WORKING_DAYS)
+        return due_after_working_days(case.first_seen_at, days, calendar, tz=tz)
+    return due_after_hours(case.first_seen_at, RESPONSE_HOURS[Severity(case.severity)])
+
+
+def _start_clock(session: Session, case: Case, now: datetime, tz: str) -> None:
+    """Set the due time from the case's clock; without a calendar for the year the case is
+    visibly without one (an event says why) until the calendar knows the year."""
+    try:
+        case.due_at = clock_due(case, work_calendar(session), tz)
+    except CalendarMissing as exc:
+        days = STATUTORY_WORKING_DAYS.get(case.request_type or "", OTHER_REQUEST_WORKING_DAYS)
+        _system(session, case, SystemAction.CALENDAR_MISSING, now=now,
+                note=f"工作日历缺少 {exc.year} 年的节假日安排，暂无办理时限；管理员在“工作日历”页录入该年"
+                     "节假日安排后，系统自动计算时限。",
+                data={"year": exc.year, "working_days": days, "request_type": case.request_type,
+                      "detail": str(exc)})
+
+
+def _first_reply(case: Case, at: datetime) -> None:
+    """Keep the first official reply and whether it came by the due time."""
+    if case.first_reply_at is None or at < case.first_reply_at:
+        case.first_reply_at = at
+        case.replied_on_time = case.due_at is None or at <= case.due_at
+
+
+def _add_heat(session: Session, case: Case, amount: int, now: datetime) -> None:
+    """heat = heat + amount in SQL: two workers folding comments at once both count."""
+    session.flush()
+    session.execute(update(Case).where(Case.id == case.id)
+                    .values(heat=Case.heat + amount, updated_at=now)
+                    .execution_options(synchronize_session=False))
+    session.expire(case, ["heat", "updated_at"])
+
+
+def open_case(session: Session, comment: Comment, result: Analysis, department: Department | None, *,
+              request_type: str | None = None, now: datetime | None = None,
+              tz: str = DEFAULT_TIMEZONE) -> Case:
+    """A new case from `comment` and its analysis: created, then routed to `department` or
+    left for triage; its clock starts when the public wrote.
+    `request_type`: the working-day clock of a hotline/mailbox request (None: 舆情 hours)."""
+    now = now or utcnow()
+    case = Case(
+        title=(comment.title or result.text_norm[:60])[:300],
+        summary=result.text_norm[:500],
+        fingerprint=result.fingerprint,
+        match_text=result.text_norm,
+        topic=result.topic,
+        severity=result.severity,
+        initial_severity=result.severity,
+        severity_reasons=result.severity_reasons,
+        sentiment=result.sentiment,
+        sentiment_label=result.label,
+        first_seen_at=comment.published_at or now,
+        request_type=request_type,
+        first_comment_id=comment.id,
+        status=S.TRIAGE,
+        created_at=now,
+    )
+    session.add(case)
+    session.flush()
+    _system(session, case, SystemAction.CREATE, now=now, to_status=S.TRIAGE,
+            note=f"由留言 #{comment.id} 生成", data={"comment_id": comment.id})
+    _start_clock(session, case, now, tz)
+    if department is not None:
+        auto_assign(session, case, department, confidence=result.route_confidence, now=now, tz=tz)
+    else:
+        triage(session, case, result.suggestions, now=now)
+    return case
+
+
+def auto_assign(session: Session, case: Case, department: Department, *, confidence: float,
+                note: str = "按分办规则派至{department}", reason: str | None = None,
+                now: datetime | None = None, tz: str = DEFAULT_TIMEZONE) -> CaseEvent:
+    """The routing table or the trained router sends a case waiting for triage to `department`."""
+    now = now or utcnow()
+    before = case.status
+    case.department = department
+    event = _system(session, case, Action.ASSIGN, now=now, from_status=before, to_status=S.ASSIGNED,
+                    note=note.format(department=department.name),
+                    data={"department": department.name, "confidence": confidence,
+                          **({"reason": reason} if reason else {})})
+    if case.due_at is None:
+        _start_clock(session, case, now, tz)
+    return event
+
+
+def triage(session: Session, case: Case, suggestions: list[str], *,
+           now: datetime | None = None) -> CaseEvent:
+    """No department is sure: the case waits for the press office (待研判)."""
+    return _system(session, case, SystemAction.TRIAGE, now=now or utcnow(), to_status=S.TRIAGE,
+                   note="无法确定承办科室，待宣传办研判", data={"suggestions": list(suggestions)})
+
+
+def reclassify(session: Session, case: Case, topic: str | None, note: str, reason: str, *,
+               now: datetime | None = None) -> CaseEvent:
+    """The topic taxonomy changed and gives the case another topic."""
+    before, case.topic = case.topic, topic
+    return _system(session, case, SystemAction.RECLASSIFY, now=now or utcnow(), note=note,
+                   data={"from": before, "to": topic, "reason": reason})
+
+
+def untouched_triage(session: Session, case: Case) -> bool:
+    """Waiting for triage and nobody has acted on it: the system may still route it."""
+    if case.status != S.TRIAGE or case.department_id is not None:
+        return False
+    acted = session.scalar(select(func.count(CaseEvent.id)).where(
+        CaseEvent.case_id == case.id, CaseEvent.actor_id.is_not(None)))
+    return not acted
+
+
+def source_reply(session: Session, case: Case, comment: Comment, *,
+                 now: datetime | None = None) -> CaseEvent | None:
+    """The official reply the source already carried (a board's answer, an export's 答复):
+    the case is replied at that time, on time judged against its own clock, and 办结 when the
+    export gives a closing time. Nothing is asked of anyone: no assignment email, no clock."""
+    now = now or utcnow()
+    at = comment.replied_at or case.first_seen_at
+    before = case.status
+    to_status = S.CLOSED if comment.closed_at is not None else S.REPLIED
+    _first_reply(case, at)
+    unit = comment.reply_unit or None
+    event = _system(session, case, SystemAction.SOURCE_REPLY, now=at, from_status=before,
+                    to_status=to_status,
+                    note=(comment.official_reply or "（来源已标记为答复，未附答复内容）").strip(),
+                    data={"on_time": case.replied_on_time, "due_at": _iso(case.due_at), "unit": unit,
+                          "closed_at": _iso(comment.closed_at), "recorded_at": _iso(now)})
+    case.updated_at = now
+    return event
+
+
+def add_comment(session: Session, case: Case, comment: Comment, how: str, *,
+                now: datetime | None = None) -> CaseEvent:
+    """A repost or near-duplicate joins the case: its heat grows (in SQL, so two workers both
+    count), and a fast-growing case is escalated."""
+    now = now or utcnow()
+    comment.case = case
+    event = _system(session, case, SystemAction.MERGE_COMMENT, now=now, note=f"{how}：留言 #{comment.id}",
+                    data={"comment_id": comment.id})
+    _add_heat(session, case, 1, now)
+    escalate(session, case, comment.published_at or now, now=now)
+    return event
+
+
+def _written():
+    """When a comment was written: its publication time, else when it was fetched."""
+    return func.coalesce(Comment.published_at, Comment.fetched_at)
+
+
+def escalate(session: Session, case: Case, written: datetime, *, now: datetime | None = None) -> None:
+    """Raise the severity when many comments were written within the 24 hours before
+    `written` (the newest one's time); a faster clock applies from then if it ends sooner."""
+    now = now or utcnow()
+    session.flush()
+    recent = session.scalar(select(func.count(Comment.id)).where(
+        Comment.case_id == case.id, _written() > written - timedelta(hours=24), _written() <= written))
+    level, reasons = escalate_for_heat(case.severity, list(case.severity_reasons), recent)
+    if level == case.severity:
+        return
+    _system(session, case, SystemAction.ESCALATE, now=now, note=reasons[-1],
+            data={"from": case.severity, "to": level})
+    case.severity, case.severity_reasons, case.escalated_at = level, reasons, now
+    due = due_after_hours(written, RESPONSE_HOURS[Severity(level)])
+    if case.due_at is None or due < case.due_at:
+        case.due_at = due
+
+
+def carried_on_by(session: Session, case: Case | None) -> Case | None:
+    """The case a merged case went into, following chains: new reposts of a merged matter
+    join the case that carries it on."""
+    seen: set[int] = set()
+    while case is not None and case.status == S.MERGED and case.merged_into_id and case.id not in seen:
+        seen.add(case.id)
+        target = session.get(Case, case.merged_into_id)
+        if target is None:
+            break
+        case = target
+    return case

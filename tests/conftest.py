@@ -5,16 +5,34 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import uuid
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 PG_ADMIN_URL = os.environ.get("HUIYING_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_TEST_URL = os.environ.get("HUIYING_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+SQLITE_FILE = "huiying.sqlite3"  # the embedded database's name in a data dir (huiying/settings.py)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheaper_password_hashes():
+    """Passwords this process stores are hashed with scrypt at n=2**10 rather than 2**15.
+
+    Still real scrypt hashes, created and checked by the code under test; only the work factor
+    is lower, as each test makes and logs in users (about 0.2 s of a core per hash otherwise).
+    `huiying` child processes keep the shipped factor (tests/e2e/test_cli.py checks it).
+    """
+    from huiying import users
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users, "HASH_METHOD", "scrypt:1024:8:1")
+        yield
 
 
 def clean_env(**overrides: str) -> dict[str, str]:
@@ -60,6 +78,54 @@ def embedded_env(tmp_path: Path) -> dict[str, str]:
                      HUIYING_ADMIN_PASSWORD="admin-password-1")
 
 
+def prepared_in(env: dict[str, str]) -> str:
+    """Run `huiying db upgrade`'s work (migrations, defaults, first admin) in this process."""
+    from huiying import bootstrap, settings
+    from huiying.db import engine_for
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [n for n in os.environ if n.startswith("HUIYING_") and not n.startswith("HUIYING_TEST_")]:
+            patch.delenv(name)
+        for name, value in env.items():
+            patch.setenv(name, value)
+        loaded = settings.load()
+        bootstrap.prepare(loaded)
+    engine_for(loaded.database_url).dispose()  # a template must have no open connection
+    return loaded.database_url
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory):
+    """`copy(data_dir, admin_password)`: the SQLite database `huiying db upgrade` leaves there.
+
+    Migrating, seeding and hashing the first admin's password took seconds per test; this
+    builds each password's database once per session and copies it (SQLite's backup API, so
+    the copy is consistent whatever the journal mode). Returns the copy's URL.
+    """
+    templates: dict[str, Path] = {}
+
+    def copy(data_dir: Path, admin_password: str) -> str:
+        if admin_password not in templates:
+            folder = tmp_path_factory.mktemp("migrated")
+            prepared_in({"HUIYING_DATA_DIR": str(folder), "HUIYING_ADMIN_PASSWORD": admin_password})
+            templates[admin_password] = folder / SQLITE_FILE
+        data_dir.mkdir(parents=True, exist_ok=True)
+        target = data_dir / SQLITE_FILE
+        with closing(sqlite3.connect(templates[admin_password])) as source, \
+                closing(sqlite3.connect(target)) as copied:
+            source.backup(copied)
+        return f"sqlite:///{target}"
+
+    return copy
+
+
+@pytest.fixture
+def migrated_env(embedded_env, migrated_sqlite) -> dict[str, str]:
+    """`embedded_env` whose data dir already holds what `huiying db upgrade` makes."""
+    migrated_sqlite(Path(embedded_env["HUIYING_DATA_DIR"]), embedded_env["HUIYING_ADMIN_PASSWORD"])
+    return embedded_env
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> str:
     """A PostgreSQL database of this test run's own, dropped afterwards."""
@@ -92,7 +158,7 @@ def empty_database(url: str) -> None:
     engine_for(url).dispose()
     with create_engine(url).begin() as db:
         db.execute(text('TRUNCATE comment, "case", case_event, source, crawl_error, "user", department, '
-                        "routing_rule, notification, topic, label CASCADE"))
+                        "routing_rule, notification, topic, label, audit_event CASCADE"))
 
 
 @pytest.fixture

@@ -89,7 +89,7 @@ def crawl_source(name: str, claimed_at: str) -> int:
 def reclassify_topics() -> dict[str, int]:
     """After a topic edit: the stored comments and their cases get the current topics."""
     with session_scope(settings.database_url) as session:
-        summary = reclassify_stored_topics(session)
+        summary = reclassify_stored_topics(session, router=installation_router(settings.data_dir))
     log.info("topics re-classified: %s", summary)
     if summary["comments_reanalysed"]:
         sweep_unprocessed()  # the comments a new topic word made relevant become cases now

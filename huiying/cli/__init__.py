@@ -17,7 +17,7 @@ from huiying import __version__
 from huiying import settings as settings_module
 from huiying.cli.calendar import calendar
 from huiying.cli.clock import clock
-from huiying.cli.export import export
+from huiying.cli.export import export, report
 from huiying.cli.imports import import_command
 from huiying.errors import HuiyingError
 from huiying.settings import Settings
@@ -81,7 +81,7 @@ def _print_admin_password(password: str | None) -> None:
     # A message for the person, on stderr: stdout carries only the result (`--json` output).
     if password:
         click.echo(f"First administrator created: user 'admin', password '{password}' "
-                   "(shown only this once; change it after logging in).", err=True)
+                   "(shown only this once; change it after logging in, at /auth/password).", err=True)
 
 
 @cli.group()
@@ -107,16 +107,37 @@ def users_add(username: str, role: str, department: str | None, email: str | Non
     click.echo(f"user {username!r} created with role {role}")
 
 
+@users.command("passwd")
+@click.argument("username")
+def users_passwd(username: str) -> None:
+    """Set a user's password; it comes from HUIYING_NEW_PASSWORD or a prompt."""
+    from huiying.db import session_scope
+    from huiying.users import set_password_by_name
+
+    settings = _database()
+    password = os.environ.get("HUIYING_NEW_PASSWORD") or click.prompt(
+        "New password", hide_input=True, confirmation_prompt=True)
+    with session_scope(settings.database_url) as session:
+        set_password_by_name(session, username, password)
+    click.echo(f"password of {username!r} changed; their open sessions have ended")
+
+
 @users.command("token")
 @click.argument("username")
-def users_token(username: str) -> None:
+@click.option("--revoke", is_flag=True, help="Revoke the user's token instead of making a new one.")
+def users_token(username: str, revoke: bool) -> None:
     """Print a new API token (Authorization: Bearer …); the old one stops working."""
     from huiying.db import session_scope
-    from huiying.users import new_api_token
+    from huiying.users import new_api_token, revoke_api_token
 
     settings = _database()
     with session_scope(settings.database_url) as session:
-        click.echo(new_api_token(session, username))
+        if not revoke:
+            click.echo(new_api_token(session, username))
+        elif revoke_api_token(session, username):
+            click.echo(f"the API token of {username!r} is revoked")
+        else:
+            click.echo(f"{username!r} had no API token")
 
 
 # --- sources and crawling -----------------------------------------------------------------
@@ -128,14 +149,22 @@ def sources() -> None:
 
 @sources.command("check")
 @click.argument("file", type=click.Path(path_type=Path))
-def sources_check(file: Path) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help='Print one JSON object: {"items": N, "first": [{"external_id", "title"}…]}.')
+@click.option("--limit", type=click.IntRange(1), default=None,
+              help="Stop after this many comments (a quick check of the selectors).")
+def sources_check(file: Path, as_json: bool, limit: int | None) -> None:
     """Validate a source config and show what its first list page yields."""
     from crawler.run import crawl_to_items
     from huiying.sources import load_file
 
     config = load_file(file)
     first_page = type(config)(**{**config.__dict__, "max_pages": 1})
-    items = crawl_to_items(first_page)
+    items = crawl_to_items(first_page, {"CLOSESPIDER_ITEMCOUNT": limit} if limit else None)[:limit]
+    if as_json:
+        first = [{"external_id": i["external_id"], "title": i["title"][:100]} for i in items[:5]]
+        click.echo(json.dumps({"items": len(items), "first": first}, ensure_ascii=False))
+        return
     click.echo(f"{file}: valid; the first list page yields {len(items)} comments")
     for item in items[:5]:
         click.echo(f"  [{item['external_id']}] {item['title'][:60]}")
@@ -349,7 +378,7 @@ def topics_reclassify(as_json: bool) -> None:
 
     settings = _database()
     with session_scope(settings.database_url) as session:
-        summary = reclassify_topics(session)
+        summary = reclassify_topics(session, router=installation_router(settings.data_dir))
         if summary["comments_reanalysed"]:
             process_comments(session, unprocessed_ids(session), engine=settings.sentiment_engine,
                              router=installation_router(settings.data_dir),
@@ -667,6 +696,7 @@ cli.add_command(calendar)
 cli.add_command(clock)
 cli.add_command(import_command)
 cli.add_command(export)
+cli.add_command(report)
 
 
 @cli.command()

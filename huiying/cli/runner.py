@@ -236,7 +236,7 @@ def supervise(settings: Settings, admin_password: str | None) -> None:
         click.echo(f"Huiying is running: open {url} (Ctrl-C stops everything)")
         if admin_password:
             click.echo(f"Log in as 'admin' with password '{admin_password}' "
-                       "(shown only this once; change it after logging in).")
+                       f"(shown only this once; change it after logging in: {url}auth/password).")
         else:
             click.echo("Log in with your account (first admin: user 'admin').")
     failed = False

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import re
 import time
 import zipfile
@@ -22,6 +21,7 @@ from analysis.sentiment import (
     read_npz,
     three_way,
 )
+from tests.analysis._data import shared_data
 
 SENTIMENT_FILES = {
     "sentiment_chnsenticorp_htl_dev.csv": 0.93,
@@ -30,22 +30,10 @@ SENTIMENT_FILES = {
 }
 
 
-def shared_data() -> Path | None:
-    """The team's shared/data folder: $HUIYING_SHARED_DATA, else shared/data beside a parent."""
-    env = os.environ.get("HUIYING_SHARED_DATA")
-    if env:
-        return Path(env) if Path(env).is_dir() else None
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "data"
-        if (candidate / "sentiment_waimai_10k_dev.csv").is_file():
-            return candidate
-    return None
-
-
-DATA = shared_data()
-needs_data = pytest.mark.skipif(
-    DATA is None, reason="shared/data with the sentiment DEV files not found (set HUIYING_SHARED_DATA)"
-)
+@pytest.fixture(scope="module")
+def data() -> Path:
+    """The shared data folder with the sentiment DEV files (a skip without it; a failure on CI)."""
+    return shared_data(*SENTIMENT_FILES)
 
 
 @pytest.fixture(scope="module")
@@ -149,14 +137,12 @@ def _sample_rows(path: Path, n: int, seed: int = 0) -> list[dict]:
     return [rows[i] for i in sorted(rng.choice(len(rows), size=n, replace=False))]
 
 
-@needs_data
-def test_training_is_reproducible(tmp_path):
-    pytest.importorskip("sklearn", reason="training needs scikit-learn")
-    from analysis.sentiment_train import train
+def test_training_is_reproducible(data, tmp_path):
+    from analysis.sentiment_train import train  # scikit-learn: in the test extras
 
     small = tmp_path / "small.csv"
-    rows = _sample_rows(DATA / "sentiment_waimai_10k_dev.csv", 1200) + _sample_rows(
-        DATA / "sentiment_chnsenticorp_htl_dev.csv", 800
+    rows = _sample_rows(data / "sentiment_waimai_10k_dev.csv", 1200) + _sample_rows(
+        data / "sentiment_chnsenticorp_htl_dev.csv", 800
     )
     with open(small, "w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=["text", "label"])
@@ -173,9 +159,8 @@ def test_training_is_reproducible(tmp_path):
     assert small_engine.predict_proba(["很好吃，下次还点"])[0] > 0.5
 
 
-@needs_data
 @pytest.mark.parametrize("name, floor", sorted(SENTIMENT_FILES.items()))
-def test_accuracy_floor_on_dev_slice(engine, tmp_path, name, floor):
+def test_accuracy_floor_on_dev_slice(engine, data, tmp_path, name, floor):
     """A regression guard, not an estimate: the shipped model was trained on these DEV rows.
 
     Held-out figures come from 5-fold CV (docs/sentiment.md).
@@ -186,7 +171,7 @@ def test_accuracy_floor_on_dev_slice(engine, tmp_path, name, floor):
     with open(sliced, "w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=["text", "label"])
         writer.writeheader()
-        writer.writerows({"text": r["text"], "label": r["label"]} for r in _sample_rows(DATA / name, 1000))
+        writer.writerows({"text": r["text"], "label": r["label"]} for r in _sample_rows(data / name, 1000))
     result = evaluate(engine, sliced)
     assert result["n"] == 1000
     assert result["accuracy"] >= floor, result

@@ -6,19 +6,19 @@ import pytest
 from sqlalchemy import func, select
 
 from huiying import settings as settings_module
-from huiying.bootstrap import prepare
 from huiying.cases import unprocessed_ids
 from huiying.db import session_scope
 from huiying.models import Comment, Source
 
 
 @pytest.fixture
-def database(tmp_path, monkeypatch):
+def database(tmp_path, monkeypatch, migrated_sqlite):
+    """A data dir with the database `huiying db upgrade` makes (a copy of the session's)."""
     monkeypatch.setenv("HUIYING_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("HUIYING_ADMIN_PASSWORD", "admin-password-1")
-    settings = settings_module.load()
-    prepare(settings)
-    return settings.database_url
+    url = migrated_sqlite(tmp_path, "admin-password-1")
+    assert url == settings_module.load().database_url
+    return url
 
 
 def add_comments(url, *texts):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from huiying import notify
+from huiying import notify, workflow
 from huiying import settings as settings_module
 from huiying.cases import process_comments
 from huiying.db import session_scope
@@ -80,12 +80,13 @@ def smtp(settings, port):
 
 
 def news(created):
-    """The counts without the daily briefing: that one depends on the clock alone (tests below)."""
-    return {kind: n for kind, n in created.items() if kind != "brief"}
+    """The counts without the daily briefing and the monthly report: those depend on the clock
+    alone (tests below, and tests/core/test_monthly_email.py)."""
+    return {kind: n for kind, n in created.items() if kind not in ("brief", "monthly")}
 
 
 def not_brief(mails):
-    return [m for m in mails if "舆情日报" not in m["Subject"]]
+    return [m for m in mails if "舆情日报" not in m["Subject"] and "回应月报" not in m["Subject"]]
 
 
 def test_assignment_and_alert_are_created_once(database, office):
@@ -114,10 +115,10 @@ def test_an_assignment_by_anyone_is_announced_and_an_escalation_alerts(database,
         case = session.get(Case, case_id)
         department = session.scalar(select(Department).where(Department.name == "基础教育股"))
         press = session.scalar(select(User).where(User.username == "press"))
-        # What a press officer's action (any code) appends: the scan finds it all the same.
-        case.department, case.status, case.severity = department, "已派单", "较大"
-        session.add(CaseEvent(case=case, action="assign", actor_id=press.id, note="宣传办派单",
-                              data={"department_id": department.id}))
+        # A press officer's assignment, and an escalation as huiying/workflow.py records it
+        # (state in the case's columns): the scan finds both.
+        workflow.assign(session, case, press, department, note="宣传办派单")
+        case.severity, case.escalated_at = "较大", utcnow()
         session.add(CaseEvent(case=case, action="escalate", data={"from": "一般", "to": "较大"}))
     created = run_scan(database, office)
     assert created["assign"] == 2 and created["alert"] == 1
@@ -130,8 +131,8 @@ def test_reminder_before_and_催办_after_the_deadline(database, office):
     ids = process(database, ROUTINE)
     with session_scope(database) as session:
         case = session.get(Case, ids[ROUTINE[0]])
-        created, due = case.created_at, case.due_at
-    clock = due - created
+        started, due = case.first_seen_at, case.due_at  # the clock runs from when the public wrote
+    clock = due - started
     assert run_scan(database, office, now=due - clock * 0.3)["remind"] == 0  # too early
     assert run_scan(database, office, now=due - clock * 0.1)["remind"] == 2
     assert run_scan(database, office, now=due - clock * 0.05)["remind"] == 0  # once per deadline
@@ -276,7 +277,7 @@ def test_base_url_is_validated(monkeypatch, tmp_path):
         settings_module.load()
 
 
-def test_the_notify_commands(tmp_path, smtp_server):
+def test_the_notify_commands(tmp_path, smtp_server, migrated_sqlite):
     mailbox, port = smtp_server
     env = clean_env(HUIYING_DATA_DIR=str(tmp_path), HUIYING_SMTP_HOST="127.0.0.1",
                     HUIYING_SMTP_PORT=str(port), HUIYING_SMTP_FROM="回应系统 <yq@edu.example.cn>")
@@ -292,8 +293,7 @@ def test_the_notify_commands(tmp_path, smtp_server):
     assert closed.returncode == 2 and len(lines) == 1
     assert lines[0].startswith("error: HUIYING_SMTP_HOST: cannot reach the mail server 127.0.0.1:")
 
-    huiying("db", "upgrade", env=env)
-    url = f"sqlite:///{tmp_path}/huiying.sqlite3"
+    url = migrated_sqlite(tmp_path, "admin-password-1")
     with session_scope(url) as session:
         session.execute(update(Department).where(Department.name == "基础教育股")
                         .values(email=DEPARTMENT_MAIL))
@@ -301,7 +301,7 @@ def test_the_notify_commands(tmp_path, smtp_server):
     summary = last_json(huiying("notify", "run", "--json", env=env).stdout)
     # No press officer with an address here: no briefing, whatever the hour.
     assert summary == {"assign": 1, "alert": 0, "spike": 0, "remind": 0, "overdue": 0, "brief": 0,
-                       "sent": 1, "retrying": 0, "failed": 0, "skipped": 0, "pending": 0}
+                       "monthly": 0, "sent": 1, "retrying": 0, "failed": 0, "skipped": 0, "pending": 0}
     assert mailbox.to(DEPARTMENT_MAIL)
     again = huiying("notify", "run", env=env).stdout
     assert "assign: 0" in again and "sent: 0" in again
@@ -324,7 +324,9 @@ def add_case(session, n, title, severity, created, status=CaseStatus.TRIAGE, due
 
 
 def reply_event(session, case, at, on_time):
+    """A reply as huiying/workflow.py records it: the event, and the case's columns."""
     session.add(CaseEvent(case=case, action="reply", at=at, note="已答复。", data={"on_time": on_time}))
+    case.first_reply_at, case.replied_on_time = at, on_time
 
 
 def add_comment(session, n, text, *, relevant=True, negative=False, published=None, fetched=None):

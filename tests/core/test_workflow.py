@@ -103,8 +103,9 @@ def test_close_straight_after_the_reply(session, people):
 def test_assign_without_a_clock_starts_one_by_severity(session, people):
     case = make_case(session, due_at=None)
     case.severity = "重大"
+    case.first_seen_at = NOW - timedelta(hours=2)  # the clock counts from when the public wrote
     workflow.assign(session, case, people["admin"], department(session), now=NOW)
-    assert case.due_at == NOW + timedelta(hours=5)
+    assert case.due_at == NOW + timedelta(hours=3)
 
 
 def test_reassign_from_assigned_but_not_to_the_same_department(session, people):
@@ -152,6 +153,7 @@ ALLOWED_FROM = {
     Action.CLOSE: {S.REPLIED, S.FOLLOWED_UP},
     Action.REJECT: {S.TRIAGE, S.RETURNED},
     Action.MERGE: {S.TRIAGE, S.ASSIGNED, S.ACCEPTED, S.REPLIED, S.FOLLOWED_UP, S.RETURNED, S.EXTENDED},
+    Action.SET_DUE: {S.TRIAGE, S.ASSIGNED, S.ACCEPTED, S.RETURNED, S.EXTENDED},
 }
 
 
@@ -170,7 +172,7 @@ def test_every_state_refuses_what_it_does_not_allow(session, people, status):
 
 
 PRESS_ACTIONS = {Action.ASSIGN, Action.APPROVE_EXTENSION, Action.REJECT_EXTENSION, Action.FOLLOW_UP,
-                 Action.CLOSE, Action.REJECT, Action.MERGE}
+                 Action.CLOSE, Action.REJECT, Action.MERGE, Action.SET_DUE}
 DEPARTMENT_ACTIONS = set(Action) - PRESS_ACTIONS
 
 
@@ -197,12 +199,13 @@ def test_available_actions_per_role_and_state(session, people):
         Action.ACCEPT, Action.RETURN, Action.REQUEST_EXTENSION]
     assert workflow.available_actions(assigned, people["anquan"]) == []
     assert workflow.available_actions(assigned, people["leader"]) == []
-    assert workflow.available_actions(assigned, people["press"]) == [Action.ASSIGN, Action.MERGE]
+    assert workflow.available_actions(assigned, people["press"]) == [
+        Action.ASSIGN, Action.MERGE, Action.SET_DUE]
     assert workflow.available_actions(triage, people["press"]) == [
-        Action.ASSIGN, Action.REJECT, Action.MERGE]
+        Action.ASSIGN, Action.REJECT, Action.MERGE, Action.SET_DUE]
     assert workflow.available_actions(triage, people["jichu"]) == []
     assert set(workflow.available_actions(assigned, people["admin"])) == {
-        Action.ASSIGN, Action.ACCEPT, Action.RETURN, Action.REQUEST_EXTENSION, Action.MERGE}
+        Action.ASSIGN, Action.ACCEPT, Action.RETURN, Action.REQUEST_EXTENSION, Action.MERGE, Action.SET_DUE}
 
 
 def test_refused_action_changes_nothing(session, people):

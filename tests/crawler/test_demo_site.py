@@ -37,7 +37,8 @@ def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
         with urllib.request.urlopen(url, timeout=5) as resp:
             return resp.status, dict(resp.headers), resp.read()
     except urllib.error.HTTPError as err:
-        return err.code, dict(err.headers), err.read()
+        with err:  # it holds the connection open
+            return err.code, dict(err.headers), err.read()
 
 
 def crawl_list(base_url: str) -> list[int]:
@@ -147,6 +148,7 @@ def test_root_redirects_and_robots(site):
     opener = urllib.request.build_opener(_NoRedirect)
     with pytest.raises(urllib.error.HTTPError) as info:
         opener.open(req, timeout=5)
+    info.value.close()  # the error holds the connection open
     assert info.value.code == 302
     assert info.value.headers["Location"] == "/board?page=1"
     status, _, body = fetch(site.url + "/robots.txt")

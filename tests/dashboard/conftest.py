@@ -11,11 +11,12 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from sqlalchemy import select
 
-from huiying import bootstrap, settings
+from huiying import settings
 from huiying.cases import process_comments
 from huiying.db import engine_for, new_session
-from huiying.models import Case, Comment, Source
+from huiying.models import Case, Comment, Source, utcnow
 from huiying.users import create_user
+from tests.conftest import prepared_in
 
 ADMIN_PASSWORD = "admin-password-123"
 PASSWORD = "department-pw-123"
@@ -34,24 +35,53 @@ def _pg_admin(url: str):
     return psycopg.connect(admin_url, autocommit=True), name
 
 
+def _recreate(name: str, template: str | None = None) -> None:
+    connection, _ = _pg_admin(PG_URL)
+    with connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+
+
+@pytest.fixture(scope="session")
+def pg_template(tmp_path_factory):
+    """The name of a PostgreSQL database migrated and seeded once per session, copied per test.
+
+    Named after HUIYING_TEST_DATABASE_URL's database, so parallel runs with their own names
+    never share one.
+    """
+    _, name = _pg_admin(PG_URL)
+    template = f"{name}_template"
+    _recreate(template)
+    parts = urlsplit(PG_URL)
+    prepared_in({"HUIYING_DATA_DIR": str(tmp_path_factory.mktemp("pg-template")),
+                 "HUIYING_DATABASE_URL": urlunsplit(parts._replace(path=f"/{template}")),
+                 "HUIYING_ADMIN_PASSWORD": ADMIN_PASSWORD})
+    yield template
+    connection, _ = _pg_admin(PG_URL)
+    with connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+
+
 # Every app test runs on SQLite, and on PostgreSQL too when HUIYING_TEST_DATABASE_URL is set
 # (test_app.py::test_postgresql_run_configured says so when it is not).
 @pytest.fixture(params=["sqlite", "postgresql"] if PG_URL else ["sqlite"])
-def database_url(request, tmp_path, monkeypatch):
-    """Environment for one test: data dir under tmp_path, a fresh database of either kind."""
+def database_url(request, tmp_path, monkeypatch, migrated_sqlite):
+    """Environment for one test: data dir under tmp_path, a database of either kind as
+    `huiying db upgrade` leaves it (migrated, default departments and topics, the admin)."""
     for name in list(os.environ):
         if name.startswith("HUIYING_") and not name.startswith("HUIYING_TEST_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("HUIYING_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("HUIYING_ADMIN_PASSWORD", ADMIN_PASSWORD)
     if request.param == "sqlite":
-        yield settings.load().database_url
-        engine_for(settings.load().database_url).dispose()
+        url = migrated_sqlite(tmp_path, ADMIN_PASSWORD)
+        assert url == settings.load().database_url
+        yield url
+        engine_for(url).dispose()
         return
-    connection, name = _pg_admin(PG_URL)
-    with connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
+    template = request.getfixturevalue("pg_template")
+    _, name = _pg_admin(PG_URL)
+    _recreate(name, template)
     monkeypatch.setenv("HUIYING_DATABASE_URL", PG_URL)
     url = settings.load().database_url
     yield url
@@ -63,7 +93,6 @@ def database_url(request, tmp_path, monkeypatch):
 
 @pytest.fixture
 def app(database_url):
-    bootstrap.prepare(settings.load())
     # CSRF stays on: the auth helper reads the token from the form like a browser does.
     return create_app_for_tests()
 
@@ -178,4 +207,9 @@ def cases(db):
         db.refresh(comment)
         assert comment.case_id is not None, f"sample {key} made no case"
         found[key] = db.scalar(select(Case).where(Case.id == comment.case_id))
+    # Their clocks ran from 2024, when the samples were written, and have long run out; the
+    # screens are tested with cases that are still within time unless a test says otherwise.
+    for case in found.values():
+        case.due_at = utcnow() + timedelta(hours=48)
+    db.commit()
     return found

@@ -13,7 +13,7 @@ CONSTANT = re.compile(r"\baction\s*=\s*([A-Z][A-Z_]+)\b")
 
 def written_actions() -> set[str]:
     """The action names the code writes: the workflow's, and every `action=` in the core."""
-    found = {str(a) for a in workflow.Action} | {workflow.MERGED_IN}
+    found = {str(a) for a in workflow.Action} | {str(a) for a in workflow.SystemAction} | {workflow.MERGED_IN}
     modules = {"workflow": workflow, "workdays": workdays}
     for path in (ROOT / "huiying").rglob("*.py"):
         source = path.read_text("utf-8")

@@ -19,11 +19,11 @@ def test_login_page_has_labelled_fields(client):
     assert 'name="csrf_token"' in page.text
 
 
-def test_login_success_goes_to_cases(client, auth):
+def test_login_success_goes_to_the_home_page(client, auth):
     response = auth.login()
     assert response.status_code == 302
-    assert response.location == "/cases/"
-    page = client.get("/cases/")
+    assert response.location == "/"
+    page = client.get("/")
     assert page.status_code == 200
     assert "admin" in page.text and "退出" in page.text
 
@@ -82,7 +82,7 @@ def test_next_to_local_path_is_followed(auth):
 def test_next_to_other_host_is_refused(auth, evil):
     response = auth.login(next_url=evil)
     assert response.status_code == 302
-    assert response.location == "/cases/"
+    assert response.location == "/"
 
 
 def test_post_without_csrf_token_is_rejected(client, app):

@@ -10,6 +10,7 @@ from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
 from .conftest import ADMIN_PASSWORD, PASSWORD
+from .hotline import TICKET, hotline  # noqa: F401 (a fixture)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -50,12 +51,13 @@ def log_in(page, live_server, username="admin", password=ADMIN_PASSWORD) -> list
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
-    page.wait_for_url("**/cases/")
+    page.wait_for_url(live_server + "/")  # the home page: the overview, or a department's list
     return errors
 
 
 def test_login_list_and_open_a_case(page, live_server, cases, tmp_path):
     errors = log_in(page, live_server)
+    page.get_by_role("link", name="案件", exact=True).click()
     expect(page.get_by_role("columnheader", name="办理时限")).to_be_visible()
     page.screenshot(path=str(tmp_path / "cases.png"), full_page=True)
 
@@ -77,8 +79,8 @@ def test_switch_to_english_in_the_navbar(page, live_server, cases, tmp_path):
     page.get_by_label("Username").fill("admin")
     page.get_by_label("Password").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="Log in").click()
-
-    page.wait_for_url("**/cases/")
+    page.wait_for_url(live_server + "/")
+    page.get_by_role("link", name="Cases", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Cases")
     expect(page.get_by_role("columnheader", name="Due")).to_be_visible()
     page.screenshot(path=str(tmp_path / "cases-en.png"), full_page=True)
@@ -89,6 +91,7 @@ def test_switch_to_english_in_the_navbar(page, live_server, cases, tmp_path):
 
 def test_department_accepts_and_replies(page, live_server, users, cases, tmp_path):
     errors = log_in(page, live_server, "jichu", PASSWORD)
+    page.get_by_role("link", name="案件", exact=True).click()
     expect(page.get_by_role("link", name="待签收 1")).to_be_visible()
 
     case = cases["enrolment"]
@@ -103,4 +106,79 @@ def test_department_accepts_and_replies(page, live_server, users, cases, tmp_pat
     expect(page.locator(".case-facts")).to_contain_text("已回复")
     expect(page.locator("table.events")).to_contain_text("已核实，城关小学划片范围以县教育局公告为准。")
     page.screenshot(path=str(tmp_path / "replied.png"), full_page=True)
+    assert errors == []
+
+
+# Set HUIYING_TEST_SHOTS=DIR to keep the screenshots of the case list for a look.
+SHOTS = os.environ.get("HUIYING_TEST_SHOTS")
+
+
+def shot(page, tmp_path, name: str) -> None:
+    folder = SHOTS or str(tmp_path)
+    os.makedirs(folder, exist_ok=True)
+    page.screenshot(path=os.path.join(folder, name), full_page=True)
+
+
+def overflows(page) -> bool:
+    """Whether the page body is wider than the window (a sideways-scrolling phone page)."""
+    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth"
+                         " || document.body.scrollWidth > window.innerWidth")
+
+
+def test_case_list_on_a_phone(page, live_server, users, cases, tmp_path):
+    page.set_viewport_size({"width": 390, "height": 844})
+    errors = log_in(page, live_server, "press", PASSWORD)
+    assert not overflows(page)
+    # Each case is a card with labelled lines; the title link is on top.
+    card = page.locator("table.cases tbody tr").first
+    expect(card.locator("td.case-title a")).to_be_visible()
+    expect(card.locator('td[data-label="办理时限"]')).to_be_visible()
+    box = card.bounding_box()
+    assert box["width"] <= 390 and box["height"] > 100  # stacked, not one squeezed line
+    shot(page, tmp_path, "cases-list-390.png")
+
+    # The filters fold away on a phone and open from their button.
+    expect(page.get_by_label("渠道")).to_be_hidden()
+    page.get_by_role("button", name="筛选与排序").click()
+    expect(page.get_by_label("渠道")).to_be_visible()
+    page.get_by_label("排序").select_option("heat")
+    page.get_by_label("状态", exact=True).select_option("已派单")
+    shot(page, tmp_path, "cases-filters-390.png")
+    page.get_by_role("button", name="筛选", exact=True).click()
+    page.wait_for_url("**/cases/?*sort=heat*")
+    assert page.locator("table.cases tbody tr").count() == 3
+    assert not overflows(page)
+
+    # Bulk: tick all on the page, 办结 — refused for each (not yet answered), said per case.
+    expect(page.get_by_label("全选本页")).to_be_hidden()  # folded away like the filters
+    page.get_by_role("button", name="批量操作").click()
+    page.get_by_label("全选本页").check()
+    assert page.locator('input[name="case"]:checked').count() == 3
+    page.get_by_role("combobox", name="批量操作").select_option("close")
+    page.get_by_role("button", name="对勾选的案件执行").click()
+    expect(page.locator(".bulk-summary")).to_have_text("共 3 件：已执行 0 件，未执行 3 件。")
+    expect(page.locator(".outcome-refused").first).to_contain_text("不能执行“办结”")
+    assert not overflows(page)
+    shot(page, tmp_path, "cases-bulk-390.png")
+    page.get_by_role("link", name="返回案件列表").click()
+    page.wait_for_url("**/cases/?*sort=heat*")
+    assert errors == []
+
+
+def test_case_list_on_a_desktop(page, live_server, users, cases, hotline, tmp_path):  # noqa: F811
+    errors = log_in(page, live_server, "press", PASSWORD)
+    expect(page.get_by_label("渠道")).to_be_visible()  # no fold on a wide screen
+    expect(page.get_by_role("columnheader", name="办理时限")).to_be_visible()
+    assert not overflows(page)
+    shot(page, tmp_path, "cases-list-1280.png")
+    page.get_by_label("关键词或工单编号").fill(TICKET)
+    page.get_by_role("button", name="筛选", exact=True).click()
+    expect(page.locator("table.cases tbody tr")).to_have_count(1)
+    page.get_by_role("link", name=hotline.title).click()
+    expect(page.locator(".case-facts")).to_contain_text(TICKET)
+    expect(page.locator(".case-facts")).to_contain_text("投诉")
+    shot(page, tmp_path, "case-detail-1280.png")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert not overflows(page)
+    shot(page, tmp_path, "case-detail-390.png")
     assert errors == []

@@ -61,7 +61,7 @@ def test_entering_the_notice_gives_the_waiting_case_its_due_time(client, auth, d
     assert case.due_at is None
     auth.login()
     detail = client.get(f"/cases/{case.id}").text
-    assert "缺少工作日历" in detail and "2027 年的工作日历尚未录入" in detail
+    assert "缺少工作日历" in detail and "工作日历缺少 2027 年的节假日安排" in detail
     assert "calendar_missing" not in detail and "chinesecalendar" not in detail
     assert "未覆盖" in client.get("/admin/calendar/").text
 

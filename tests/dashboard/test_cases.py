@@ -29,9 +29,10 @@ def test_list_shows_cases_with_chinese_headers(client, auth, cases):
     assert "已派单 3" in page.text and "待研判 1" in page.text  # counts per status
 
 
-def test_root_redirects_to_case_list(client, auth):
+def test_the_home_page_links_to_the_case_list(client, auth):
     auth.login()
-    assert client.get("/").location == "/cases/"
+    page = client.get("/")
+    assert page.status_code == 200 and 'href="/cases/">案件</a>' in page.text
 
 
 @pytest.mark.parametrize(("params", "expected"), [

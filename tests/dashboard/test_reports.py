@@ -44,11 +44,12 @@ def test_leader_sees_the_figures_and_downloads_the_xlsx(client, auth, month_case
                            f"filename*=UTF-8''{quote('回应月报-2026-10.xlsx')}")
     book = load_workbook(io.BytesIO(download.data))
     assert book.sheetnames == ["汇总", "明细"]
-    assert [c.value for c in book["汇总"][1]] == SUMMARY_HEADERS
-    assert [c.value for c in book["汇总"][2]][:4] == ["全部", 7, 5, 3]
-    ids = [row[0] for row in book["明细"].iter_rows(min_row=2, values_only=True)]
+    assert book["汇总"]["A1"].value == "某县教育体育局回应月报（2026年10月）"  # HUIYING_BUREAU_NAME's default
+    assert [c.value for c in book["汇总"][2]] == SUMMARY_HEADERS
+    assert [c.value for c in book["汇总"][3]][:4] == ["全部", 7, 5, 3]
+    ids = [row[0] for row in book["明细"].iter_rows(min_row=3, values_only=True)]
     assert ids == [month_cases[k] for k in "ABCDEFG"]  # F, first seen 23:30 local on 10-31, is in
-    assert book["明细"].cell(2, 15).value == f"http://127.0.0.1:8080/cases/{month_cases['A']}"
+    assert book["明细"].cell(3, 15).value == f"http://127.0.0.1:8080/cases/{month_cases['A']}"
 
 
 def test_csv_download(client, auth, month_cases):
@@ -88,4 +89,4 @@ def test_an_empty_month_downloads_an_empty_report(client, auth, month_cases):
     page = html.unescape(client.get("/reports/monthly?month=2030-02").text)
     assert "本月没有案件。" in page
     book = load_workbook(io.BytesIO(client.get("/reports/monthly.xlsx?month=2030-02").data))
-    assert book["明细"].max_row == 1
+    assert book["明细"].max_row == 2  # the title and the headers

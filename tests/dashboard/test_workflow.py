@@ -40,7 +40,7 @@ def test_full_path_from_triage_to_closed(client, auth, users, cases, db):
     case = cases["fees"]
     auth.login("press", PASSWORD)
     page = client.get(f"/cases/{case.id}").text
-    assert action_forms(page) == ["assign", "reject", "merge"]
+    assert action_forms(page) == ["assign", "reject", "merge", "set_due"]
     response = act(client, case, "assign", department=department_id(db, "基础教育股"), note="属招生收费")
     assert "已派单。" in response.text and reload(db, case).status == CaseStatus.ASSIGNED
     auth.logout()
@@ -163,7 +163,7 @@ def test_extension_request_and_approval(client, auth, users, cases, db):
     auth.login("press", PASSWORD)
     page = client.get(f"/cases/{case.id}").text
     assert "延期申请待审批" in page
-    assert action_forms(page) == ["assign", "extend", "reject_extension", "merge"]
+    assert action_forms(page) == ["assign", "extend", "reject_extension", "merge", "set_due"]
     assert 'name="extend-hours"' in page and 'max="720"' in page
     assert "延期时长须为 1 至 720 小时。" in act(client, case, "extend", hours=721).text
     assert "延期时长须为 1 至 720 小时。" in act(client, case, "extend", hours="两天").text
@@ -185,7 +185,7 @@ def test_return_goes_back_to_the_press_office(client, auth, users, cases, db):
     auth.login("press", PASSWORD)
     page = client.get("/cases/", query_string={"status": "退回"}).text
     assert f'href="/cases/{case.id}"' in page and "未派单" in page
-    assert action_forms(client.get(f"/cases/{case.id}").text) == ["assign", "reject", "merge"]
+    assert action_forms(client.get(f"/cases/{case.id}").text) == ["assign", "reject", "merge", "set_due"]
 
 
 @pytest.mark.parametrize(("username", "count"), [("jichu", 1), ("anquan", 2)])
@@ -198,3 +198,33 @@ def test_department_sees_its_to_accept_count(client, auth, users, cases, usernam
 def test_press_sees_no_to_accept_count(client, auth, users, cases):
     auth.login("press", PASSWORD)
     assert "待签收" not in client.get("/cases/").text
+
+
+def test_press_sets_the_due_time_with_a_reason_and_the_list_counts_it(client, auth, users, cases, db):
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    case = cases["bus"]
+    case.due_at = datetime.now(UTC) - timedelta(hours=1)
+    db.commit()
+    auth.login("press", PASSWORD)
+    page = client.get("/cases/").text
+    overdue = int(re.search(r'id="due-overdue"[^>]*>[^<]*?(\d+)</a>', page).group(1))
+    assert overdue >= 1
+    later = (datetime.now(UTC) + timedelta(days=3)).astimezone(ZoneInfo("Asia/Shanghai")).replace(
+        second=0, microsecond=0)
+    value = later.strftime("%Y-%m-%dT%H:%M")
+    assert "调整办理时限须说明理由。" in act(client, case, "set_due", due_at=value, reason=" ").text
+    assert "请填写新的办理时限。" in act(client, case, "set_due", due_at="明天", reason="家长同意").text
+    page = act(client, case, "set_due", due_at=value, reason="家长同意延后答复").text
+    assert "已调整办理时限。" in page and "家长同意延后答复" in page.split("办理记录", 1)[1]
+    assert reload(db, case).due_at == later.astimezone(UTC)
+    page = client.get("/cases/", query_string={"due": "overdue"}).text
+    assert f'href="/cases/{case.id}"' not in page
+    assert re.search(r'id="due-overdue"[^>]*>[^<]*?(\d+)</a>', page).group(1) == str(overdue - 1)
+    # Without the form's CSRF token nothing changes.
+    response = client.post(f"/cases/{case.id}/act/set_due",
+                           data={"set_due-due_at": value, "set_due-reason": "x"})
+    assert response.status_code == 400
+    page = act(client, case, "set_due", due_at=value, reason="again", headers=EN).text
+    assert "The new due time is the same as the current one." in page

@@ -25,8 +25,7 @@ def test_sources_check_reports_a_bad_file_in_one_sentence(embedded_env, tmp_path
     assert "name 'Bad Name' must be lower-case" in result.stderr
 
 
-def test_analyze_jsonl(embedded_env):
-    huiying("db", "upgrade", env=embedded_env)
+def test_analyze_jsonl(migrated_env):
     lines = "\n".join(json.dumps(r, ensure_ascii=False) for r in [
         {"id": 1, "text": "请问今年小学招生划片范围什么时候公布？"},
         {"id": 2, "text": ""},
@@ -35,36 +34,41 @@ def test_analyze_jsonl(embedded_env):
     import sys
 
     result = subprocess.run([sys.executable, "-m", "huiying", "analyze"], input=lines, text=True,
-                            capture_output=True, env=embedded_env, check=True)
+                            capture_output=True, env=migrated_env, check=True)
     first, second = (json.loads(line) for line in result.stdout.splitlines())
     assert first["id"] == 1 and first["topic"] == "招生入学" and first["department"] == "基础教育股"
     assert 0 <= first["sentiment"] <= 1 and first["model_version"]
     assert second["error"] == "empty text"
 
 
-def test_analyze_rejects_a_line_that_is_not_json(embedded_env):
+def test_analyze_rejects_a_line_that_is_not_json(migrated_env):
     import subprocess
     import sys
 
-    huiying("db", "upgrade", env=embedded_env)
     result = subprocess.run([sys.executable, "-m", "huiying", "analyze"], input="not json\n",
-                            text=True, capture_output=True, env=embedded_env)
+                            text=True, capture_output=True, env=migrated_env)
     assert result.returncode == 2
     assert result.stderr.strip() == ('error: line 1 of the input is not a JSON object with a '
                                      '"text" field.')
 
 
-def test_users_add_and_token(embedded_env):
-    huiying("db", "upgrade", env=embedded_env)
-    env = {**embedded_env, "HUIYING_NEW_PASSWORD": "dept-password-1"}
+def test_users_add_and_token(migrated_env):
+    env = {**migrated_env, "HUIYING_NEW_PASSWORD": "dept-password-1"}
     added = huiying("users", "add", "jiaoyu", "--role", "department", "--department", "基础教育股",
                     env=env)
     assert "created" in added.stdout
     missing = huiying("users", "add", "x", "--role", "department", "--department", "不存在的科",
                       env=env, check=False)
     assert missing.returncode == 2 and "no department named '不存在的科'" in missing.stderr
-    token = huiying("users", "token", "jiaoyu", env=embedded_env).stdout.strip()
+    token = huiying("users", "token", "jiaoyu", env=migrated_env).stdout.strip()
     assert len(token) >= 40
+    from sqlalchemy import create_engine, text
+
+    database = create_engine(f"sqlite:///{migrated_env['HUIYING_DATA_DIR']}/huiying.sqlite3")
+    with database.connect() as db:
+        stored = db.execute(text("SELECT password_hash FROM \"user\" WHERE username = 'jiaoyu'")).scalar()
+    database.dispose()
+    assert stored.startswith("scrypt:32768:8:1$")  # werkzeug's full work factor in production
 
 
 def test_model_train_and_eval_sentiment(embedded_env, tmp_path):
@@ -124,11 +128,10 @@ def test_model_train_and_eval_router(embedded_env, tmp_path):
 
 def store_corrections(env, field: str, corrections, other_field: str) -> None:
     """Comments (title, body) with the labels of `field` people gave them, oldest first, and
-    one label of `other_field` that a trainer of `field` must ignore."""
+    one label of `other_field` that a trainer of `field` must ignore; `env`'s database migrated."""
     from huiying.db import engine_for, session_scope
     from huiying.models import Comment, Label, Source
 
-    huiying("db", "upgrade", env=env)
     url = f"sqlite:///{env['HUIYING_DATA_DIR']}/huiying.sqlite3"
     with session_scope(url) as session:
         source = Source(name="board")
@@ -144,21 +147,21 @@ def store_corrections(env, field: str, corrections, other_field: str) -> None:
     engine_for(url).dispose()
 
 
-def test_model_train_sentiment_with_dashboard_labels(embedded_env, tmp_path):
+def test_model_train_sentiment_with_dashboard_labels(migrated_env, tmp_path):
     rows = ["text,label"] + [f"服务很好，非常满意{i},1" for i in range(20)] + \
         [f"太差了，再也不来了{i},0" for i in range(20)]
     data = tmp_path / "train.csv"
     data.write_text("\n".join(rows) + "\n", "utf-8")
-    store_corrections(embedded_env, "sentiment", [
+    store_corrections(migrated_env, "sentiment", [
         ("老师很负责", "孩子进步很大", ["positive"]),
         ("食堂饭菜发霉", "没人管, \"再说\"\n一遍", ["negative"]),
         ("校车晚点", "", ["positive", "neutral"]),  # the newest counts: skipped
         ("招生划片", "不公平", ["neutral", "negative"])], other_field="topic")
 
     args = ("model", "train", "sentiment", "--data", str(data), "--out", str(tmp_path / "m"))
-    plain = json.loads(huiying(*args, env=embedded_env).stdout)
+    plain = json.loads(huiying(*args, env=migrated_env).stdout)
     assert plain["n_train"] == 40 and plain["labels_included"] == 0
-    trained = json.loads(huiying(*args, "--with-labels", env=embedded_env).stdout)
+    trained = json.loads(huiying(*args, "--with-labels", env=migrated_env).stdout)
     assert trained["labels_included"] == 3 and trained["n_train"] == 43
     files = [f["file"] for f in trained["training_data"]]
     assert files == ["train.csv", "dashboard-labels.csv"]
@@ -183,9 +186,9 @@ def relevance_csv(path):
     return path
 
 
-def test_model_train_and_eval_relevance_with_dashboard_labels(embedded_env, tmp_path):
+def test_model_train_and_eval_relevance_with_dashboard_labels(migrated_env, tmp_path):
     data = relevance_csv(tmp_path / "messages.csv")
-    store_corrections(embedded_env, "relevant", [
+    store_corrections(migrated_env, "relevant", [
         ("学校食堂饭菜发霉", "", ["true"]),
         ("小区停车难", "没人管", ["false"]),
         ("校车晚点", "", ["false", "true"]),  # the newest counts
@@ -194,9 +197,9 @@ def test_model_train_and_eval_relevance_with_dashboard_labels(embedded_env, tmp_
 
     args = ("model", "train", "relevance", "--data", str(data), "--text-col", "title+body",
             "--label-col", "category")
-    plain = json.loads(huiying(*args, "--out", str(tmp_path / "plain"), env=embedded_env).stdout)
+    plain = json.loads(huiying(*args, "--out", str(tmp_path / "plain"), env=migrated_env).stdout)
     assert (plain["n"], plain["positives"], plain["labels_included"]) == (48, 24, 0)
-    result = huiying(*args, "--with-labels", env=embedded_env)
+    result = huiying(*args, "--with-labels", env=migrated_env)
     trained = json.loads(result.stdout)
     assert trained["labels_included"] == 5 and (trained["n"], trained["positives"]) == (52, 27)
     # By default the installation's folder, which processing uses; the shipped model stays.
@@ -206,12 +209,12 @@ def test_model_train_and_eval_relevance_with_dashboard_labels(embedded_env, tmp_
 
     evaluated = json.loads(huiying("model", "eval", "relevance", "--model", trained["out"], "--data",
                                    str(data), "--text-col", "title+body", "--label-col", "category",
-                                   env=embedded_env).stdout)
+                                   env=migrated_env).stdout)
     assert evaluated["n"] == 48 and evaluated["model_version"] == trained["version"]
     assert {"precision", "recall", "f1", "accuracy", "threshold", "texts_per_s"} <= set(evaluated)
     assert evaluated["recall"] == 1.0
     shipped = json.loads(huiying("model", "eval", "relevance", "--data", str(data), "--text-col",
-                                 "title+body", "--label-col", "category", env=embedded_env).stdout)
+                                 "title+body", "--label-col", "category", env=migrated_env).stdout)
     assert shipped["model_version"] != trained["version"]
 
 
@@ -240,9 +243,8 @@ def test_model_relevance_commands_explain_bad_input(embedded_env, tmp_path):
         assert result.returncode == 2 and result.stderr.strip() == message, result.stderr
 
 
-def test_hotwords_on_an_empty_database(embedded_env):
-    huiying("db", "upgrade", env=embedded_env)
-    result = json.loads(huiying("hotwords", "--days", "7", "--json", env=embedded_env).stdout)
+def test_hotwords_on_an_empty_database(migrated_env):
+    result = json.loads(huiying("hotwords", "--days", "7", "--json", env=migrated_env).stdout)
     assert result["comments"] == 0 and result["words"] == []
-    bad = huiying("hotwords", "--days", "0", env=embedded_env, check=False)
+    bad = huiying("hotwords", "--days", "0", env=migrated_env, check=False)
     assert bad.returncode == 2 and "Invalid value for '--days'" in bad.stderr

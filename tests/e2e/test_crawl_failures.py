@@ -76,7 +76,7 @@ def hostile_site():
     server.shutdown()
 
 
-def test_failures_are_logged_and_the_crawl_goes_on(embedded_env, hostile_site, tmp_path):
+def test_failures_are_logged_and_the_crawl_goes_on(migrated_env, hostile_site, tmp_path):
     import yaml
 
     config = demo_config(hostile_site).as_dict()
@@ -84,9 +84,8 @@ def test_failures_are_logged_and_the_crawl_goes_on(embedded_env, hostile_site, t
     sources = tmp_path / "sources"
     sources.mkdir()
     (sources / "hostile.yml").write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")
-    env = {**embedded_env, "HUIYING_SOURCES_DIR": str(sources), "HUIYING_CRAWL_TIMEOUT": "1"}
+    env = {**migrated_env, "HUIYING_SOURCES_DIR": str(sources), "HUIYING_CRAWL_TIMEOUT": "1"}
 
-    huiying("db", "upgrade", env=env)
     stats = last_json(huiying("crawl", env=env).stdout)["hostile"]
     assert stats["new"] == 4
 

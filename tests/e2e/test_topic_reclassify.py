@@ -89,18 +89,17 @@ def test_a_dashboard_edit_is_applied_by_the_worker(production_env, pg_url, tmp_p
                        "comments_reanalysed": 0, "cases_changed": 0, "cases_routed": 0}
 
 
-def test_the_command_line_reclassifies(embedded_env):
-    huiying("db", "upgrade", env=embedded_env)
-    url = f"sqlite:///{embedded_env['HUIYING_DATA_DIR']}/huiying.sqlite3"
+def test_the_command_line_reclassifies(migrated_env):
+    url = f"sqlite:///{migrated_env['HUIYING_DATA_DIR']}/huiying.sqlite3"
     store_and_process(url)
     with session_scope(url) as session:
         session.execute(text("INSERT INTO topic (name, strong_words, weak_words, enabled, updated_at) "
                              """VALUES ('研学实践', '["研学"]', '[]', true, CURRENT_TIMESTAMP)"""))
     engine_for(url).dispose()
-    summary = last_json(huiying("topics", "reclassify", "--json", env=embedded_env).stdout)
+    summary = last_json(huiying("topics", "reclassify", "--json", env=migrated_env).stdout)
     assert summary == {"comments_checked": 3, "comments_changed": 3, "skipped_corrected": 0,
                        "comments_reanalysed": 1, "cases_changed": 2, "cases_routed": 0}
     assert dismissed_case(url) is not None  # analysed again by the command: now a case
-    plain = huiying("topics", "reclassify", env=embedded_env).stdout
+    plain = huiying("topics", "reclassify", env=migrated_env).stdout
     assert "comments_changed: 0" in plain and "cases_changed: 0" in plain
     assert set(topics_of(url).values()) == {"研学实践"}

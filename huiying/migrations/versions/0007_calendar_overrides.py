@@ -1,7 +1,7 @@
 """calendar overrides and entered holiday notices; crawl claims
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0009
 Create Date: 2026-12-02 03:30:00.000000
 """
 
@@ -11,7 +11,7 @@ import huiying.models
 
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

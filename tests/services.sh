@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Make sure what the test suite talks to is reachable: PostgreSQL, Redis, Chromium.
-# Starts a stopped service; installs a missing one from the distribution's packages.
+# Test environment only (`make services`, run by `make test`): make sure what the test suite
+# talks to is reachable on this machine: PostgreSQL, Redis, Chromium. Starts a stopped service;
+# installs a missing one from the distribution's packages, and lets local TCP connections into
+# PostgreSQL without a password (trust in pg_hba.conf), which no production server should do.
+# Production setup is docs/operations.md and deploy/.
 set -euo pipefail
 
 need_root() { [ "$(id -u)" = 0 ] || { echo "error: run as root (or install $1 yourself)" >&2; exit 1; }; }
@@ -31,6 +34,9 @@ if ! port_open 6379; then
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
   wait_port 6379 Redis
 fi
+
+# npm fetches the overview's charts library (ECharts) in `make vendor`.
+command -v npm >/dev/null || apt_install npm
 
 if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium fonts-noto-cjk
