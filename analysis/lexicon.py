@@ -48,4 +48,27 @@ RISK_TERMS: dict[str, str] = {
     "打人": "较大", "中毒": "较大", "拉肚子": "较大", "发霉": "较大", "维权": "较大",
     "上访": "较大", "曝光": "较大", "媒体": "较大", "报警": "较大", "安全隐患": "较大",
     "超载": "较大", "烫伤": "较大", "走失": "较大",
+    # Teachers stopping work together is a collective action, like 罢课.
+    "集体停课": "重大", "罢教": "重大", "停发工资": "较大",
+    # Infectious disease and illness in a school: an outbreak closes classes.
+    "流感": "较大", "甲流": "较大", "诺如": "较大", "传染病": "较大", "水痘": "较大",
+    "手足口": "较大", "腹泻": "较大", "呕吐": "较大",
 }
+
+# Several people at once (多人腹泻, 好几个班发烧): with a symptom that alone says little, a
+# possible outbreak or a collective food problem (SYMPTOM_TERMS make it 较大).
+GROUP_TERMS: tuple[str, ...] = (
+    "多人", "多名", "集体", "大面积", "好几个", "好多", "很多学生", "很多孩子", "一批", "全班",
+    "几个班", "多个班", "成批",
+)
+SYMPTOM_TERMS: tuple[str, ...] = ("发烧", "发热", "咳嗽", "不舒服", "身体不适", "头晕", "住院")
+
+# A thank-you for a matter already settled (孩子已经出院，感谢关心) repeats the old risk words
+# but asks for nothing: it is no alert. Both kinds of words must be there.
+THANKS_TERMS: tuple[str, ...] = ("感谢", "谢谢", "致谢", "点赞", "表扬")
+SETTLED_TERMS: tuple[str, ...] = (
+    "已经出院", "已出院", "康复", "痊愈", "已经解决", "已解决", "得到解决", "妥善处理", "已经处理",
+    "已处理", "及时处理", "处理及时", "处理得很好", "没事了", "恢复正常",
+)
+# ... unless it goes on to complain again.
+STILL_OPEN_TERMS: tuple[str, ...] = ("但是", "但", "可是", "仍然", "仍未", "还没", "至今", "依然", "再次")

@@ -8,7 +8,17 @@ import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
-from analysis.lexicon import EDUCATION_TERMS, RISK_TERMS, SPAM_TERMS, TOPICS
+from analysis.lexicon import (
+    EDUCATION_TERMS,
+    GROUP_TERMS,
+    RISK_TERMS,
+    SETTLED_TERMS,
+    SPAM_TERMS,
+    STILL_OPEN_TERMS,
+    SYMPTOM_TERMS,
+    THANKS_TERMS,
+    TOPICS,
+)
 
 SEVERITY_ORDER = {"一般": 0, "较大": 1, "重大": 2}
 
@@ -88,17 +98,36 @@ def is_spam(text: str) -> bool:
     return _SPAM.search(text) is not None
 
 
+def _first(words, text: str) -> str | None:
+    return next((w for w in words if w in text), None)
+
+
+def _risk_words(text: str) -> list[str]:
+    """The risk words of the text, a longer one hiding the words inside it (集体停课, not 停课)."""
+    found = [w for w in sorted(RISK_TERMS, key=len, reverse=True) if w in text]
+    return [w for w in found if not any(w != other and w in other for other in found)]
+
+
 def severity_of(text: str, sentiment: float) -> tuple[str, list[str]]:
     """重大 / 较大 / 一般, with the reasons a person can check."""
     level, reasons = "一般", []
-    for word, word_level in RISK_TERMS.items():
-        if word in text:
-            reasons.append(f"风险词：{word}")
-            if SEVERITY_ORDER[word_level] > SEVERITY_ORDER[level]:
-                level = word_level
+    for word in _risk_words(text):
+        reasons.append(f"风险词：{word}")
+        if SEVERITY_ORDER[RISK_TERMS[word]] > SEVERITY_ORDER[level]:
+            level = RISK_TERMS[word]
+    group, symptom = _first(GROUP_TERMS, text), _first(SYMPTOM_TERMS, text)
+    if group and symptom:
+        reasons.append(f"多人症状：{group}{symptom}")
+        if level == "一般":
+            level = "较大"
     if sentiment < 0.1 and level == "一般" and reasons:
         level = "较大"
         reasons.append("情绪强烈负面")
+    thanks, settled = _first(THANKS_TERMS, text), _first(SETTLED_TERMS, text)
+    if level == "较大" and thanks and settled and not _first(STILL_OPEN_TERMS, text):
+        # Settled and thanked for: told as history, not an incident (a 重大 word never is).
+        level = "一般"
+        reasons.append(f"致谢，事已解决：{settled}、{thanks}")
     return level, reasons
 
 

@@ -46,6 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         audit,
         auth,
         bulk,
+        calendar,
         cases,
         db,
         departments,
@@ -75,6 +76,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # read-only GETs authenticated by a bearer token, never by the session cookie
     app.register_blueprint(admin.bp)
+    app.register_blueprint(calendar.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(departments.bp)
     app.register_blueprint(sources.bp)

@@ -191,11 +191,17 @@ _hot_words_cache: dict[tuple[str, int], list[str]] = {}
 
 def _hot_words(db: Session, now: datetime) -> list[str]:
     key = (current_app.config["DATABASE_URL"], int(now.timestamp()) // HOT_WORDS_REFRESH)
-    if key not in _hot_words_cache:
-        result = hot_words_of_period(db, now, days=HOT_WORDS_DAYS, top_k=HOT_WORDS_SHOWN)
+    if key in _hot_words_cache:
+        return _hot_words_cache[key]
+    words = [item["word"] for item in
+             hot_words_of_period(db, now, days=HOT_WORDS_DAYS, top_k=HOT_WORDS_SHOWN)["words"]]
+    # An empty result is not kept: right after the start (or a quiet week) the first comments
+    # are analysed within a minute, and their words should show then, not ten minutes later.
+    # Computing "nothing" is cheap, as there is little to segment.
+    if words:
         _hot_words_cache.clear()
-        _hot_words_cache[key] = [item["word"] for item in result["words"]]
-    return _hot_words_cache[key]
+        _hot_words_cache[key] = words
+    return words
 
 
 @bp.get("/<int:case_id>")

@@ -34,6 +34,7 @@ ACTION_LABELS = {
     "reclassify": N_("重新归类"),
     "escalate": N_("升级"),
     "calendar_missing": N_("缺少工作日历"),
+    "calendar_due": N_("补算时限"),
     "set_due": N_("调整时限"),
     "source_reply": N_("来源已答复"),
 }

@@ -2,11 +2,11 @@
 
 Department users see the cases assigned to their department; admin, press office and
 leaders see all. A case one may not see is reported as missing (404), never as forbidden.
-Only the admin edits the topic taxonomy, accounts, departments, routing rules and sources,
-reads the audit log and enters the annual report's figures that no case records (press
-conferences, tables 二 to 四); admin and press office correct the analysis; admin, press office
-and leaders read the reports and the overview (the whole bureau's figures); a department
-user's home page shows its own department's cases and figures only.
+Only the admin edits the topic taxonomy, accounts, departments, routing rules, sources and the
+working-day calendar, reads the audit log and enters the annual report's figures that no case
+records (press conferences, tables 二 to 四); admin and press office correct the analysis; admin,
+press office and leaders read the reports and the overview (the whole bureau's figures); a
+department user's home page shows its own department's cases and figures only.
 Acting on a case (the 办理 panel) follows huiying/workflow.py's rules table: leaders act on
 nothing, department users only on their own department's cases.
 """
@@ -29,6 +29,7 @@ ALL_ROLES = tuple(Role)
 SEE_ALL_CASES = {Role.ADMIN, Role.PRESS, Role.LEADER}
 MANAGE_TOPICS = (Role.ADMIN,)
 ADMINISTER = (Role.ADMIN,)  # accounts, departments, routing rules, sources, the audit log
+MANAGE_CALENDAR = (Role.ADMIN,)  # the working-day calendar every clock counts on
 CORRECT_ANALYSIS = (Role.ADMIN, Role.PRESS)
 ACT_ON_CASES = (Role.ADMIN, Role.PRESS, Role.DEPARTMENT)
 READ_REPORTS = (Role.ADMIN, Role.PRESS, Role.LEADER)  # the whole bureau's figures
@@ -84,6 +85,10 @@ def can_administer(user: Any) -> bool:
     return user.is_authenticated and user.role in ADMINISTER
 
 
+def can_manage_calendar(user: Any) -> bool:
+    return user.is_authenticated and user.role in MANAGE_CALENDAR
+
+
 def can_correct(user: Any) -> bool:
     return user.is_authenticated and user.role in CORRECT_ANALYSIS
 
@@ -132,6 +137,7 @@ def role_may(user: Any, action: workflow.Action) -> bool:
 def init_app(app: Flask) -> None:
     """Templates ask these questions instead of comparing roles themselves."""
     app.jinja_env.globals.update(can_manage_topics=can_manage_topics, can_correct=can_correct,
+                                 can_manage_calendar=can_manage_calendar,
                                  can_read_reports=can_read_reports, can_administer=can_administer,
                                  sees_bureau_overview=sees_bureau_overview,
                                  can_enter_annual_inputs=can_enter_annual_inputs)

@@ -166,10 +166,13 @@ def _open_own_case(session: Session, comment: Comment, result: Analysis,
     comment.case = case
 
 
-def unprocessed_ids(session: Session, limit: int = 10_000) -> list[int]:
-    return list(session.scalars(
-        select(Comment.id).where(Comment.processed_at.is_(None)).order_by(Comment.id).limit(limit)
-    ))
+def unprocessed_ids(session: Session, limit: int = 10_000,
+                    stored_before: datetime | None = None) -> list[int]:
+    """Comments stored but not processed; with `stored_before`, only those stored earlier."""
+    query = select(Comment.id).where(Comment.processed_at.is_(None))
+    if stored_before is not None:
+        query = query.where(Comment.fetched_at < stored_before)
+    return list(session.scalars(query.order_by(Comment.id).limit(limit)))
 
 
 def routing_history(session: Session) -> tuple[list[str], list[str]]:

@@ -16,7 +16,7 @@ because a guessed calendar gives wrong deadlines around every holiday.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -40,10 +40,11 @@ class CalendarMissing(HuiyingError):
         self.year = year
         first, last = covered_years()
         if year > last:
-            what = (f"upgrade chinesecalendar once the State Council has published the {year} "
-                    f"holidays, or add overrides for the days of {year} that are needed")
+            what = (f"enter the State Council's {year} holiday notice (`huiying calendar add --file "
+                    f"notice.yml` or the dashboard's 工作日历 page), or upgrade chinesecalendar once "
+                    f"a release has {year}")
         else:
-            what = f"add overrides for the days of {year} that are needed"
+            what = f"enter the {year} holiday notice with `huiying calendar add --file notice.yml`"
         super().__init__(f"the working-day calendar has no data for {year} (chinesecalendar "
                          f"{_package_version()} covers {first}–{last}); {what}.")
 
@@ -69,10 +70,17 @@ class WorkCalendar:
     `overrides` maps a date to True (a working day) or False (a day off); it wins over the
     package, so an admin can add a local day off, correct a late State Council change or
     enter a year the installed package does not know yet.
+
+    `notice_years` are the years whose official holiday notice has been entered as overrides
+    (huiying/workdays.py): there, a day without an override is an ordinary day, Monday–Friday
+    working, as the notice leaves it. Any other year the package does not know raises
+    `CalendarMissing` for a day without an override.
     """
 
-    def __init__(self, overrides: Mapping[date, bool] | None = None) -> None:
+    def __init__(self, overrides: Mapping[date, bool] | None = None,
+                 notice_years: Iterable[int] = ()) -> None:
         self.overrides = dict(overrides or {})
+        self.notice_years = frozenset(notice_years)
         for day, value in self.overrides.items():
             if isinstance(day, datetime) or not isinstance(day, date) or not isinstance(value, bool):
                 raise TypeError(f"overrides map a date to True or False, got {day!r}: {value!r}")
@@ -83,7 +91,14 @@ class WorkCalendar:
         try:
             return chinese_calendar.is_workday(day)
         except NotImplementedError:
+            if day.year in self.notice_years:
+                return day.weekday() < 5
             raise CalendarMissing(day.year) from None
+
+    def covers(self, year: int) -> bool:
+        """Whether every day of `year` is known: the package has the year, or its notice is in."""
+        first, last = covered_years()
+        return first <= year <= last or year in self.notice_years
 
 
 def _zone(tz: str | tzinfo) -> tzinfo:

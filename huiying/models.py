@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -99,6 +100,9 @@ class Source(Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     last_crawled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_item_count: Mapped[int | None] = mapped_column(Integer)
+    # Set (atomically) when a crawl of the source is claimed, cleared when it ends: one crawl
+    # of a source at a time (huiying/sources.py claim_crawl).
+    crawl_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -343,6 +347,34 @@ class Notification(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class CalendarOverride(Base):
+    """One change to the working-day calendar (huiying/workdays.py), append-only.
+
+    The newest row of a day is the one that counts: True a working day (调休), False a day off,
+    None the override withdrawn (the official calendar again). Older rows are the history.
+    """
+
+    __tablename__ = "calendar_override"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    is_working_day: Mapped[bool | None] = mapped_column()
+    note: Mapped[str] = mapped_column(String(200), default="")
+    # The username, or "cli:<login>" for `huiying calendar add`: kept when an account goes.
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CalendarNotice(Base):
+    """The State Council's holiday notice of a year has been entered: the year is covered."""
+
+    __tablename__ = "calendar_notice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(unique=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 class AuditEvent(Base):
     """An administrative change: who changed what, when (written by huiying.audit.record only).
 

@@ -416,8 +416,10 @@ class _Texts:
         return f"【回应】回应月报 {label}", self.mail("宣传办", lead, details)
 
     def brief_cases(self, start: datetime, end: datetime) -> list[str]:
+        # By first-seen time, as the comments below are counted by when they were written: a
+        # case of yesterday's comments created after midnight is yesterday's case.
         cases = list(self.session.scalars(select(Case).where(
-            Case.created_at >= start, Case.created_at < end).order_by(Case.id)))
+            Case.first_seen_at >= start, Case.first_seen_at < end).order_by(Case.id)))
         if not cases:
             return ["一、新增案件：昨日无新增案件"]
         levels = Counter(case.severity for case in cases)

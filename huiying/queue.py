@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cache
+from urllib.parse import urlsplit
 
 from celery import Celery
 
@@ -15,6 +16,22 @@ from huiying.settings import Settings
 PROCESS_COMMENTS = "worker.tasks.process_comments"
 RECLASSIFY_TOPICS = "worker.tasks.reclassify_topics"
 BATCH = 100
+
+# Three queues, so slow work never holds the slot fast work needs: a 30-minute crawl waits on
+# its own queue, and analysis and mail go on (docs/operations.md, "Workers and queues").
+ANALYSIS, CRAWL, MAIL = "analysis", "crawl", "mail"
+QUEUES = (ANALYSIS, CRAWL, MAIL)
+TASK_QUEUES = {
+    "worker.tasks.process_comments": ANALYSIS,
+    "worker.tasks.sweep_unprocessed": ANALYSIS,
+    "worker.tasks.reclassify_topics": ANALYSIS,
+    # The scheduling tick is quick (claim due sources, enqueue them): not behind a crawl.
+    "worker.tasks.crawl_due_sources": ANALYSIS,
+    "worker.tasks.crawl_source": CRAWL,
+    "worker.tasks.scan_notifications": MAIL,
+    "worker.tasks.send_notifications": MAIL,
+}
+FILESYSTEM_FOLDERS = ("queue", "processed", "control")
 
 
 def celery_config(settings: Settings) -> dict:
@@ -28,16 +45,25 @@ def celery_config(settings: Settings) -> dict:
         "broker_connection_retry_on_startup": True,
         "task_serializer": "json",
         "accept_content": ["json"],
+        "task_default_queue": ANALYSIS,
+        "task_routes": {name: {"queue": queue} for name, queue in TASK_QUEUES.items()},
     }
     if settings.broker_url.startswith("filesystem"):
+        for name in FILESYSTEM_FOLDERS:
+            settings.broker_dir.joinpath(name).mkdir(parents=True, exist_ok=True)
         folder = str(settings.broker_dir / "queue")
-        settings.broker_dir.joinpath("queue").mkdir(parents=True, exist_ok=True)
-        settings.broker_dir.joinpath("processed").mkdir(parents=True, exist_ok=True)
+        # kombu warns on every pooled connection of a URL without a host; the file transport
+        # ignores the host, so name one.
+        if urlsplit(settings.broker_url).hostname is None:
+            config["broker_url"] = "filesystem://localhost/"
         config["broker_transport_options"] = {
             "data_folder_in": folder,
             "data_folder_out": folder,
             "processed_folder": str(settings.broker_dir / "processed"),
             "store_processed": False,
+            # The exchange → queue bindings; kombu's default is `control/` in the current
+            # directory, which producers and workers started elsewhere would not share.
+            "control_folder": str(settings.broker_dir / "control"),
         }
         # The file transport has no broadcast: no remote control, gossip or mingle.
         config["worker_enable_remote_control"] = False
@@ -87,3 +113,15 @@ def check_broker(settings: Settings, timeout: float = 3.0) -> None:
             f"HUIYING_BROKER_URL: cannot reach {mask_url(settings.broker_url)} ({reason}); "
             "start the broker or fix the setting."
         ) from None
+
+
+def parse_queues(value: str) -> list[str]:
+    """`--queues analysis,mail` → the names, checked; one sentence on a typo."""
+    from huiying.errors import InputError
+
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in QUEUES]
+    if unknown or not names:
+        raise InputError(f"unknown queue {', '.join(unknown) or '(none)'}; "
+                         f"the queues are {', '.join(QUEUES)}.")
+    return list(dict.fromkeys(names))

@@ -24,7 +24,7 @@ BROKER_SCHEMES = ("filesystem", "redis", "rediss", "amqp", "pyamqp", "sqla+sqlit
 # Anything else starting with HUIYING_ is reported as a probable typo.
 KNOWN_VARIABLES = frozenset(PREFIX + name for name in (
     "ENV", "DATA_DIR", "DATABASE_URL", "BROKER_URL", "SECRET_KEY", "TIMEZONE", "LOG_LEVEL",
-    "SOURCES_DIR", "CRAWL_INTERVAL", "CRAWL_TIMEOUT", "SWEEP_INTERVAL", "SENTIMENT_ENGINE",
+    "SOURCES_DIR", "CRAWL_INTERVAL", "CRAWL_TIMEOUT", "SWEEP_INTERVAL", "SWEEP_GRACE", "SENTIMENT_ENGINE",
     "SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASSWORD", "SMTP_FROM", "SMTP_STARTTLS",
     "WEB_HOST", "WEB_PORT", "BASE_URL", "NEGATIVE_SPIKE", "BRIEF_HOUR",
     "BUREAU_NAME",
@@ -91,6 +91,8 @@ class Settings:
     crawl_interval_minutes: int = 30
     crawl_timeout_seconds: int = 20
     sweep_interval_seconds: int = 60
+    # A comment stored this recently is not swept: its own message is still on its way.
+    sweep_grace_seconds: int = 120
     sentiment_engine: str = "default"
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -169,6 +171,16 @@ def load_timezone() -> str:
     return timezone
 
 
+def load_database_url() -> tuple[Path, str]:
+    """The data directory and HUIYING_DATABASE_URL, checked; nothing is created."""
+    data_dir = Path(_env("DATA_DIR", "var") or "var").expanduser().resolve()
+    database_url = _env("DATABASE_URL") or f"sqlite:///{data_dir / 'huiying.sqlite3'}"
+    _check_scheme("DATABASE_URL", database_url, DATABASE_SCHEMES,
+                  "postgresql+psycopg://huiying@127.0.0.1/huiying")
+    if database_url.startswith("postgresql://"):
+        # One driver everywhere: psycopg 3.
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    return data_dir, database_url
 def _bureau_name() -> str:
     name = (_env("BUREAU_NAME", "某县教育体育局") or "").strip()
     if not name or len(name) > 60:
@@ -185,14 +197,7 @@ def load() -> Settings:
             f"HUIYING_ENV must be embedded, development or production, got {env_name!r}."
         )
     production = env_name == "production"
-    data_dir = Path(_env("DATA_DIR", "var") or "var").expanduser().resolve()
-
-    database_url = _env("DATABASE_URL") or f"sqlite:///{data_dir / 'huiying.sqlite3'}"
-    _check_scheme("DATABASE_URL", database_url, DATABASE_SCHEMES,
-                  "postgresql+psycopg://huiying@127.0.0.1/huiying")
-    if database_url.startswith("postgresql://"):
-        # One driver everywhere: psycopg 3.
-        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    data_dir, database_url = load_database_url()
 
     broker_url = _env("BROKER_URL") or "filesystem://"
     _check_scheme("BROKER_URL", broker_url, BROKER_SCHEMES, "redis://127.0.0.1:6379/0")
@@ -220,6 +225,7 @@ def load() -> Settings:
         crawl_interval_minutes=_int("CRAWL_INTERVAL", 30, minimum=1, unit="minutes"),
         crawl_timeout_seconds=_int("CRAWL_TIMEOUT", 20, minimum=1, unit="seconds"),
         sweep_interval_seconds=_int("SWEEP_INTERVAL", 60, minimum=5, unit="seconds"),
+        sweep_grace_seconds=_int("SWEEP_GRACE", 120, minimum=0, unit="seconds"),
         sentiment_engine=_env("SENTIMENT_ENGINE", "default") or "default",
         smtp_host=_env("SMTP_HOST"),
         smtp_port=_int("SMTP_PORT", 25, minimum=1, unit="port"),

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from huiying.errors import ChangeRefused, InputError
 from huiying.models import Source
@@ -157,6 +157,46 @@ def due_source_names(session, now, default_minutes: int) -> list[str]:
                 minutes=(config or {}).get("interval_minutes") or default_minutes)]
 
 
+# A claim older than this belongs to a crawl that died (or a task never run): it may be taken
+# again. Longer than the longest crawl a worker lets run (worker.tasks CRAWL_TIMEOUT_SECONDS).
+CLAIM_STALE_AFTER = timedelta(minutes=45)
+
+
+def claim_crawl(session, names: list[str], now) -> list[str]:
+    """Mark the named sources' crawls started, atomically, one source at a time; return the
+    names claimed now. A source another process crawls (a fresh claim) is left out, so two
+    crawls of one source never run at once. Commits: the claim must be seen before the spawn.
+    """
+    claimed = []
+    for name in names:
+        result = session.execute(
+            update(Source).where(Source.name == name, or_(
+                Source.crawl_started_at.is_(None), Source.crawl_started_at < now - CLAIM_STALE_AFTER))
+            .values(crawl_started_at=now))
+        session.commit()
+        if result.rowcount == 1:
+            claimed.append(name)
+    return claimed
+
+
+def holds_claim(session, name: str, started_at) -> bool:
+    """Whether the claim `started_at` on the source is still the one in force."""
+    return session.scalar(select(Source.crawl_started_at).where(Source.name == name)) == started_at
+
+
+def release_crawl(session, names: list[str], started_at) -> None:
+    """End the claims taken at `started_at` (a newer claim by someone else stays)."""
+    session.execute(update(Source).where(Source.name.in_(names), Source.crawl_started_at == started_at)
+                    .values(crawl_started_at=None))
+    session.commit()
+
+
+def due_unclaimed(session, now, default_minutes: int) -> list[str]:
+    """The due sources that no crawl holds now."""
+    due = due_source_names(session, now, default_minutes)
+    held = set(session.scalars(select(Source.name).where(
+        Source.name.in_(due), Source.crawl_started_at >= now - CLAIM_STALE_AFTER)))
+    return [name for name in due if name not in held]
 # --- editing source files (the admin's 来源设置 page) -------------------------------------
 
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\.ya?ml$")

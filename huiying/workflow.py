@@ -147,6 +147,7 @@ class SystemAction(enum.StrEnum):
     ESCALATE = "escalate"
     RECLASSIFY = "reclassify"
     CALENDAR_MISSING = "calendar_missing"
+    CALENDAR_DUE = "calendar_due"  # the missing year was entered: the clock starts
     SOURCE_REPLY = "source_reply"  # a reply the board or the export already carried
 
 
@@ -455,8 +456,25 @@ def _system(session: Session, case: Case, action: str, *, now: datetime, note: s
 
 
 def work_calendar(session: Session) -> WorkCalendar:
-    """The working-day calendar the clocks of this installation use (one place to read it)."""
-    return WorkCalendar()
+    """The working-day calendar the clocks of this installation use (one place to read it):
+    chinesecalendar with the admin's overrides and entered notices (huiying/workdays.py)."""
+    from huiying import workdays  # it reads the workflow's states
+
+    return workdays.work_calendar(session)
+
+
+def start_waiting_clock(session: Session, case: Case, calendar: WorkCalendar, tz: str = DEFAULT_TIMEZONE,
+                        *, now: datetime | None = None) -> bool:
+    """A case that waited for a missing calendar year gets its due time once `calendar` has
+    the days (the admin entered the year); False while it still lacks them."""
+    try:
+        due = clock_due(case, calendar, tz)
+    except CalendarMissing:
+        return False
+    case.due_at = due
+    _system(session, case, SystemAction.CALENDAR_DUE, now=now or utcnow(),
+            note="工作日历已补录，按工作日计算办理时限", data={"due_at": _iso(due)})
+    return True
 
 
 def clock_due(case: Case, calendar: WorkCalendar, tz: str = DEFAULT_TIMEZONE) -> datetime:
@@ -477,7 +495,8 @@ def _start_clock(session: Session, case: Case, now: datetime, tz: str) -> None:
     except CalendarMissing as exc:
         days = STATUTORY_WORKING_DAYS.get(case.request_type or "", OTHER_REQUEST_WORKING_DAYS)
         _system(session, case, SystemAction.CALENDAR_MISSING, now=now,
-                note=f"工作日历缺少 {exc.year} 年的节假日安排，暂无办理时限；请管理员补充后重新派单。",
+                note=f"工作日历缺少 {exc.year} 年的节假日安排，暂无办理时限；管理员在“工作日历”页录入该年"
+                     "节假日安排后，系统自动计算时限。",
                 data={"year": exc.year, "working_days": days, "request_type": case.request_type,
                       "detail": str(exc)})
 

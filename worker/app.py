@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import time
 from datetime import timedelta
 
 from celery import Celery
@@ -11,6 +14,8 @@ from huiying import settings as settings_module
 from huiying.db import dispose_all
 from huiying.queue import celery_config
 from huiying.settings import Settings
+
+log = logging.getLogger("worker")
 
 
 def create_celery(settings: Settings) -> Celery:
@@ -43,10 +48,22 @@ def create_celery(settings: Settings) -> Celery:
     return app
 
 
+# Whether this worker's processes segment text (the daily briefing's hot words): set by
+# `huiying worker` from its queues before the pool forks.
+WARM_SEGMENTER = True
+
+
 @worker_process_init.connect
-def _fresh_connections(**_kwargs) -> None:
+def _fresh_process(**_kwargs) -> None:
     # No database connection may cross a fork.
     dispose_all()
+    if WARM_SEGMENTER:
+        # jieba builds its dictionary in about a second: once per process, before a task waits.
+        from analysis.hotwords import warm_up
+
+        start = time.perf_counter()
+        warm_up()
+        log.info("process %d: jieba segmenter ready in %.1f s", os.getpid(), time.perf_counter() - start)
 
 
 # Settings come from the environment, fixed for the life of the process: read them once.

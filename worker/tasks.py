@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import OperationalError
 
@@ -14,12 +15,12 @@ from huiying.db import session_scope
 from huiying.models import utcnow
 from huiying.notify import scan, send_pending
 from huiying.queue import BATCH
-from huiying.sources import due_source_names
+from huiying.sources import claim_crawl, due_unclaimed, release_crawl
 from huiying.topics import reclassify_topics as reclassify_stored_topics
 from worker.app import app, settings
 
 log = logging.getLogger(__name__)
-CRAWL_TIMEOUT_SECONDS = 30 * 60
+CRAWL_TIMEOUT_SECONDS = 30 * 60  # below huiying.sources.CLAIM_STALE_AFTER
 
 
 @app.task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True,
@@ -34,9 +35,14 @@ def process_comments(ids: list[int]) -> int:
 
 @app.task(acks_late=True)
 def sweep_unprocessed() -> int:
-    """Re-enqueue what is stored but not processed: a lost message loses nothing."""
+    """Re-enqueue what is stored but not processed: a lost message loses nothing.
+
+    Only comments stored longer ago than the grace period (HUIYING_SWEEP_GRACE): the newer
+    ones' messages are still on their way, and sweeping them would process them twice over.
+    """
+    grace = timedelta(seconds=settings.sweep_grace_seconds)
     with session_scope(settings.database_url) as session:
-        ids = unprocessed_ids(session)
+        ids = unprocessed_ids(session, stored_before=utcnow() - grace)
     for start in range(0, len(ids), BATCH):
         process_comments.delay(ids[start:start + BATCH])
     if ids:
@@ -46,18 +52,36 @@ def sweep_unprocessed() -> int:
 
 @app.task(acks_late=True)
 def crawl_due_sources() -> list[str]:
-    """Start a crawl process for every enabled source whose interval has passed.
+    """Claim every enabled source whose interval has passed, then queue its crawl.
 
-    Crawls run as their own processes: Twisted's reactor cannot restart in a worker.
+    The claim (Source.crawl_started_at, set atomically) comes first, so the next tick, a
+    second scheduler or `huiying crawl` never starts the same source again meanwhile.
     """
+    now = utcnow()
     with session_scope(settings.database_url) as session:
-        due = due_source_names(session, utcnow(), settings.crawl_interval_minutes)
-    for name in due:
-        result = subprocess.run([sys.executable, "-m", "huiying", "crawl", name],
+        claimed = claim_crawl(session, due_unclaimed(session, now, settings.crawl_interval_minutes), now)
+    for name in claimed:
+        crawl_source.delay(name, now.isoformat())
+    return claimed
+
+
+@app.task(acks_late=True)
+def crawl_source(name: str, claimed_at: str) -> int:
+    """Crawl one source in a process of its own (Twisted's reactor cannot restart in a worker);
+    on the crawl queue, so it holds no slot analysis or mail needs."""
+    started = datetime.fromisoformat(claimed_at)
+    try:
+        result = subprocess.run([sys.executable, "-m", "huiying", "crawl", name, "--claimed-at", claimed_at],
                                 capture_output=True, text=True, timeout=CRAWL_TIMEOUT_SECONDS)
-        if result.returncode != 0:
-            log.error("crawl of %s failed: %s", name, result.stderr.strip()[-2000:])
-    return due
+    except subprocess.TimeoutExpired:
+        log.error("crawl of %s stopped after %d s", name, CRAWL_TIMEOUT_SECONDS)
+        return -1
+    finally:
+        with session_scope(settings.database_url) as session:
+            release_crawl(session, [name], started)  # also when the crawl process died
+    if result.returncode != 0:
+        log.error("crawl of %s failed: %s", name, result.stderr.strip()[-2000:])
+    return result.returncode
 
 
 @app.task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True,

@@ -15,6 +15,7 @@ import click
 
 from huiying import __version__
 from huiying import settings as settings_module
+from huiying.cli.calendar import calendar
 from huiying.cli.clock import clock
 from huiying.cli.export import export, report
 from huiying.cli.imports import import_command
@@ -77,9 +78,10 @@ def db_upgrade() -> None:
 
 
 def _print_admin_password(password: str | None) -> None:
+    # A message for the person, on stderr: stdout carries only the result (`--json` output).
     if password:
         click.echo(f"First administrator created: user 'admin', password '{password}' "
-                   "(shown only this once; change it after logging in, at /auth/password).")
+                   "(shown only this once; change it after logging in, at /auth/password).", err=True)
 
 
 @cli.group()
@@ -173,7 +175,10 @@ def sources_check(file: Path, as_json: bool, limit: int | None) -> None:
 @click.option("--source-file", type=click.Path(path_type=Path),
               help="Crawl this config without storing anything.")
 @click.option("--output", type=click.Path(path_type=Path), help="JSONL file for --source-file.")
-def crawl(names: tuple[str, ...], source_file: Path | None, output: Path | None) -> None:
+# A worker's crawl_source task has claimed the source already (huiying.sources.claim_crawl).
+@click.option("--claimed-at", hidden=True, default=None)
+def crawl(names: tuple[str, ...], source_file: Path | None, output: Path | None,
+          claimed_at: str | None) -> None:
     """Crawl the named sources (default: all enabled) once, store and enqueue."""
     if source_file:
         from crawler.run import crawl_to_items
@@ -188,16 +193,17 @@ def crawl(names: tuple[str, ...], source_file: Path | None, output: Path | None)
         click.echo(f"{len(items)} comments", err=True)
         return
     from crawler.run import crawl as run_crawl
-    from huiying.cli.runner import enabled_configs, sync_sources
+    from huiying.cli.runner import claimed_crawls, enabled_configs, sync_sources
     from huiying.queue import check_broker, enqueue_comments
 
     settings = _database()
     sync_sources(settings)
     configs = enabled_configs(settings, names)
     check_broker(settings)
-    stats = run_crawl(configs, settings.database_url,
-                      enqueue=lambda ids: enqueue_comments(settings, ids),
-                      settings={"DOWNLOAD_TIMEOUT": settings.crawl_timeout_seconds})
+    with claimed_crawls(settings, configs, claimed_at) as mine:
+        stats = run_crawl(mine, settings.database_url,
+                          enqueue=lambda ids: enqueue_comments(settings, ids),
+                          settings={"DOWNLOAD_TIMEOUT": settings.crawl_timeout_seconds}) if mine else {}
     click.echo(json.dumps({name: s.__dict__ for name, s in stats.items()}, ensure_ascii=False))
 
 
@@ -224,15 +230,21 @@ def web(host: str | None, port: int | None) -> None:
 
 @cli.command()
 @click.option("--concurrency", default=2, show_default=True, type=int)
-def worker(concurrency: int) -> None:
-    """Run a Celery worker (analysis, sweeps, scheduled crawls)."""
-    from huiying.queue import check_broker
+@click.option("--queues", "queue_names", default="analysis,crawl,mail", show_default=True,
+              help="Queues to consume: analysis (comments, sweeps), crawl, mail (notifications).")
+def worker(concurrency: int, queue_names: str) -> None:
+    """Run a Celery worker on some or all of the queues (docs/operations.md)."""
+    from huiying.queue import MAIL, check_broker, parse_queues
 
+    queues = parse_queues(queue_names)
     settings = _database()
     check_broker(settings)
+    import worker.app
     from worker.app import app
 
-    argv = ["worker", f"--loglevel={settings.log_level}", f"--concurrency={concurrency}"]
+    worker.app.WARM_SEGMENTER = MAIL in queues  # the briefing's hot words segment text
+    argv = ["worker", f"--loglevel={settings.log_level}", f"--concurrency={concurrency}",
+            f"--queues={','.join(queues)}", f"--hostname={'+'.join(queues)}@%h"]
     if settings.broker_url.startswith("filesystem"):
         argv += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
     app.worker_main(argv)
@@ -680,6 +692,7 @@ def model_eval_relevance(model_dir: Path | None, data: Path, text_col: str, labe
     print_evaluation(lambda: evaluate_relevance(model, texts, labels, positive), len(texts), model.version)
 
 
+cli.add_command(calendar)
 cli.add_command(clock)
 cli.add_command(import_command)
 cli.add_command(export)

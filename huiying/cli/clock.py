@@ -45,8 +45,8 @@ def clock_due(start: str, working_days: int | None, hours: float | None, as_json
     begin = naive.replace(tzinfo=ZoneInfo(timezone))
     try:
         if working_days is not None:
-            due, clock_fields = due_after_working_days(begin, working_days, tz=timezone), {
-                "working_days": working_days}
+            due = due_after_working_days(begin, working_days, installation_calendar(), tz=timezone)
+            clock_fields = {"working_days": working_days}
         else:
             due, clock_fields = due_after_hours(begin, hours), {"hours": hours}
     except OverflowError:
@@ -56,3 +56,26 @@ def clock_due(start: str, working_days: int | None, hours: float | None, as_json
                                "timezone": timezone}, ensure_ascii=False))
     else:
         click.echo(due.isoformat())
+
+
+def installation_calendar():
+    """The calendar the cases use: with the installation's overrides once its database exists.
+
+    Before `huiying db upgrade` there are no overrides (and nothing is created): the command
+    then answers from chinesecalendar alone.
+    """
+    from pathlib import Path
+
+    from huiying.clocks import WorkCalendar
+    from huiying.db import check_reachable, session_scope
+    from huiying.migrate import check_current
+    from huiying.settings import load_database_url
+    from huiying.workdays import work_calendar
+
+    _, url = load_database_url()
+    if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).is_file():
+        return WorkCalendar()
+    check_reachable(url)
+    check_current(url)
+    with session_scope(url) as session:
+        return work_calendar(session)

@@ -10,6 +10,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from importlib.resources import files
 
 import click
@@ -24,12 +27,24 @@ from huiying.cases import (
 )
 from huiying.db import session_scope
 from huiying.errors import HuiyingError
-from huiying.models import Case, Comment, CrawlError, Department, Source
+from huiying.models import Case, Comment, CrawlError, Department, Source, utcnow
 from huiying.settings import Settings
-from huiying.sources import IMPORT_KIND, SourceConfig, from_row, load_dir, parse_config, sync
+from huiying.sources import (
+    IMPORT_KIND,
+    SourceConfig,
+    claim_crawl,
+    from_row,
+    holds_claim,
+    load_dir,
+    parse_config,
+    release_crawl,
+    sync,
+)
 
 log = logging.getLogger("huiying.run")
 DRAIN_BATCH = 200
+# (queue, processes) of the workers `huiying run` starts on one machine.
+SUPERVISED_WORKERS = (("analysis", 2), ("crawl", 1), ("mail", 1))
 
 
 def demo_config(url: str) -> SourceConfig:
@@ -54,6 +69,28 @@ def enabled_configs(settings: Settings, names: tuple[str, ...] = ()) -> list[Sou
             raise HuiyingError(f"no enabled source named {', '.join(unknown)}; "
                                f"enabled sources: {', '.join(sorted(rows)) or 'none'}.")
         return [from_row(r.config, r.name) for r in rows.values() if not names or r.name in names]
+
+
+@contextmanager
+def claimed_crawls(settings: Settings, configs: list[SourceConfig], claimed_at: str | None
+                   ) -> Iterator[list[SourceConfig]]:
+    """The configs this process may crawl: claimed now (or by the worker task that started
+    it, `claimed_at`), released afterwards. A source crawled elsewhere is skipped, said on stderr."""
+    started = datetime.fromisoformat(claimed_at) if claimed_at else utcnow()
+    names = [c.name for c in configs]
+    with session_scope(settings.database_url) as session:
+        if claimed_at:
+            mine = [n for n in names if holds_claim(session, n, started)]
+        else:
+            mine = claim_crawl(session, names, started)
+    for name in names:
+        if name not in mine:
+            click.echo(f"{name}: another crawl of this source is running; skipped.", err=True)
+    try:
+        yield [c for c in configs if c.name in mine]
+    finally:
+        with session_scope(settings.database_url) as session:
+            release_crawl(session, mine, started)
 
 
 def drain(settings: Settings) -> int:
@@ -99,8 +136,9 @@ def run_once(settings: Settings) -> dict:
         sync_sources(settings, demo.url if demo else None)
         configs = enabled_configs(settings)
         before = _counts(settings)
-        stats = crawl(configs, settings.database_url, enqueue=None,
-                      settings={"DOWNLOAD_TIMEOUT": settings.crawl_timeout_seconds})
+        with claimed_crawls(settings, configs, None) as mine:
+            stats = crawl(mine, settings.database_url, enqueue=None,
+                          settings={"DOWNLOAD_TIMEOUT": settings.crawl_timeout_seconds}) if mine else {}
         processed = drain(settings)
     finally:
         if demo:
@@ -167,11 +205,17 @@ def supervise(settings: Settings, admin_password: str | None) -> None:
         click.echo(f"No sources configured: serving the demo board at {demo_url}/")
     else:
         sync_sources(settings)
-    for name in ("web", "worker", "scheduler"):
-        children.append(Child(name, [python, "-m", "huiying", name]))
+    started = len(children)
+    children.append(Child("web", [python, "-m", "huiying", "web"]))
+    # One worker per queue: a 30-minute crawl holds the crawl worker only, never the slots
+    # analysis and mail need (docs/operations.md, "Workers and queues").
+    for queue, concurrency in SUPERVISED_WORKERS:
+        children.append(Child(f"worker-{queue}", [python, "-m", "huiying", "worker", "--queues", queue,
+                                                  "--concurrency", str(concurrency)]))
+    children.append(Child("scheduler", [python, "-m", "huiying", "scheduler"]))
     # The first crawl starts now rather than at the scheduler's first tick.
     children.append(Child("crawl", [python, "-m", "huiying", "crawl"], restart=False))
-    for child in children[-4:]:
+    for child in children[started:]:
         child.start()
 
     stopping = False

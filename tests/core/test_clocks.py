@@ -110,7 +110,7 @@ def test_an_uncovered_year_raises_calendar_missing():
     assert caught.value.year == 2099
     message = str(caught.value)
     assert "no data for 2099" in message and "upgrade chinesecalendar" in message
-    assert "overrides" in message
+    assert "holiday notice" in message and "huiying calendar add --file" in message
     # The year after the package's last one, today 2027: the year-end cases of December.
     last = covered_years()[1]
     with pytest.raises(CalendarMissing, match=f"no data for {last + 1}"):
@@ -127,6 +127,17 @@ def test_overrides_for_every_needed_day_stand_in_for_a_missing_year():
         due_after_working_days(at("2099-03-02 10:00"), 3, WorkCalendar(days))
     days[date(2099, 3, 5)] = True
     assert due_after_working_days(at("2099-03-02 10:00"), 3, WorkCalendar(days)) == end_of("2099-03-05")
+
+
+def test_an_entered_notice_covers_its_year_with_ordinary_days_in_between():
+    # 2099's notice says 4 March is off and Saturday 7 March worked; the rest is Mon–Fri.
+    calendar = WorkCalendar({date(2099, 3, 4): False, date(2099, 3, 7): True}, notice_years=[2099])
+    assert calendar.covers(2099) and not calendar.covers(2098) and calendar.covers(2026)
+    assert due_after_working_days(at("2099-03-02 10:00"), 3, calendar) == end_of("2099-03-06")
+    assert due_after_working_days(at("2099-03-02 10:00"), 4, calendar) == end_of("2099-03-07")
+    assert due_after_working_days(at("2099-03-02 10:00"), 5, calendar) == end_of("2099-03-09")
+    with pytest.raises(CalendarMissing, match="2100"):  # the notice covers its own year only
+        due_after_working_days(at("2099-12-31 10:00"), 1, calendar)
 
 
 def test_only_the_days_needed_are_looked_up():

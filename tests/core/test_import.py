@@ -1,7 +1,7 @@
 """Hotline and mailbox imports against a real SQLite database built by the migrations."""
 
 import csv
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -13,6 +13,7 @@ from huiying.db import session_scope
 from huiying.errors import InputError
 from huiying.imports import decode_csv, import_file, load_mapping, request_type
 from huiying.models import Case, CaseEvent, Comment, Source
+from huiying.workdays import Notice, enter_notice, start_waiting_clocks
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HEADER = ["工单编号", "来电时间", "来电人", "联系电话", "诉求类型", "标题", "诉求内容", "承办单位"]
@@ -193,6 +194,16 @@ def test_a_year_the_calendar_lacks_leaves_the_case_visibly_without_a_deadline(da
         # The history says it in Chinese; the detail for the admin keeps the clock's sentence.
         assert event.note.startswith("工作日历缺少 2003 年的节假日安排")
         assert event.data["detail"].startswith("the working-day calendar has no data for 2003")
+    # Once the admin enters the year's notice, the waiting case gets its due time.
+    with session_scope(database) as session:
+        enter_notice(session, Notice(2003, holidays=[(date(2003, 3, 5), "测试假日")]), "admin")
+        assert start_waiting_clocks(session, "Asia/Shanghai") == 1
+    with session_scope(database) as session:
+        case = session.scalar(select(Case))
+        # 13 working days after Mon 3 Mar 2003, Wed 5 Mar off: Tue 4, Thu 6 … Fri 21 Mar.
+        assert case.due_at == datetime(2003, 3, 21, 23, 59, 59, tzinfo=SHANGHAI)
+        assert case.events[-1].action == "calendar_due"
+        assert start_waiting_clocks(session, "Asia/Shanghai") == 0  # once
 
 
 def test_crawled_comments_and_untyped_imports_keep_the_hours_clock(database, tmp_path):

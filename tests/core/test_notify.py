@@ -428,6 +428,19 @@ def test_an_empty_day_still_gets_a_short_briefing(database, press_office):
     assert len(lines) < 15
 
 
+def test_the_briefing_counts_cases_by_when_the_public_wrote(database, press_office):
+    """Comments of 23:50 processed at 00:10: the case is yesterday's, as its comments are."""
+    late_evening = DAY_END - timedelta(minutes=10)
+    with session_scope(database) as session:
+        case = add_case(session, 1, "深夜反映校车问题", "一般", late_evening)
+        case.created_at = DAY_END + timedelta(minutes=10)  # the worker's time, after midnight
+        add_comment(session, 1, "深夜反映校车问题", published=late_evening)
+    run_scan(database, press_office, now=BRIEF_NOW)
+    lines = rows(database, "brief")[0].body.splitlines()
+    assert "一、新增案件：1 件（重大 0、较大 0、一般 1）" in lines
+    assert "二、相关留言：1 条，其中负面 0 条（占 0.0%）" in lines
+
+
 @pytest.mark.parametrize(("value", "message"), [("24", "at most 23"), ("8点", "whole number"),
                                                  ("-1", "at least 0")])
 def test_brief_hour_is_validated(monkeypatch, tmp_path, value, message):

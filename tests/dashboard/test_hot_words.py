@@ -40,3 +40,18 @@ def test_no_recent_comments_no_hot_words_line(client, auth, users, cases):
     cases_view._hot_words_cache.clear()
     auth.login("press", users["press"])
     assert "近7天热词" not in client.get("/cases/").text
+
+
+
+def test_an_empty_first_result_is_not_kept_for_ten_minutes(client, auth, users, cases, db):
+    cases_view._hot_words_cache.clear()
+    auth.login("press", users["press"])
+    assert "近7天热词" not in client.get("/cases/").text  # just started: nothing analysed yet
+    source = Source(name="first", title="首批", kind="board")
+    db.add(source)
+    db.flush()
+    for n, text in enumerate(["校车停运了孩子怎么上学", "校车停运通知太晚", "校车司机换人了吗"]):
+        db.add(Comment(source_id=source.id, external_id=f"f{n}", title=text, content_hash=f"f{n}",
+                       text_norm=text, relevant=True, published_at=utcnow() - timedelta(minutes=n + 1)))
+    db.commit()  # (the cache is not cleared here: the page must find the words by itself)
+    assert "近7天热词" in client.get("/cases/").text  # the next minute, not ten minutes later

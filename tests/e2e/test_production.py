@@ -75,12 +75,14 @@ def test_crawl_worker_cases_and_dashboard(production_env, engine, tmp_path):
             assert 100 < cases < stats["new"]
             assert count('SELECT count(DISTINCT department_id) FROM "case"') >= 6
 
-            # A comment whose message was lost: the periodic sweep finds it.
+            # A comment whose message was lost ten minutes ago: the periodic sweep finds it
+            # (one stored within the grace period, HUIYING_SWEEP_GRACE, would be left alone).
             with engine.begin() as db:
                 db.execute(text(
                     "INSERT INTO comment (source_id, external_id, title, body, content_hash, "
                     "fetched_at) SELECT id, 'lost-1', '城关三小课后服务收费不透明', "
-                    "'每月收费三百元，没有明细。', 'lost', now() FROM source WHERE name = 'demo'"))
+                    "'每月收费三百元，没有明细。', 'lost', now() - interval '10 minutes' "
+                    "FROM source WHERE name = 'demo'"))
             huiying_send_sweep(env)
             wait_until(lambda: count("SELECT count(*) FROM comment WHERE processed_at IS NULL") == 0,
                        timeout=60, message="the sweep did not re-enqueue the lost comment")

@@ -39,12 +39,17 @@ def test_run_serves_the_demo_and_stops_cleanly(embedded_env, tmp_path):
             output = _read(log)
             assert "admin" in output
 
+            # One worker per queue (docs/operations.md, "Workers and queues").
+            commands = {f"worker --queues {queue} --concurrency {n}" for queue, n in
+                        (("analysis", 2), ("crawl", 1), ("mail", 1))}
+            assert all(_child_pid(process.pid, command) for command in commands)
             # A child that dies is started again.
-            worker = _child_pid(process.pid, "worker")
+            analysis = "worker --queues analysis --concurrency 2"
+            worker = _child_pid(process.pid, analysis)
             os.kill(worker, signal.SIGKILL)
-            wait_until(lambda: "worker exited with -9; restarting it" in _read(log), timeout=30,
+            wait_until(lambda: "worker-analysis exited with -9; restarting it" in _read(log), timeout=30,
                        message="the killed worker was not restarted")
-            wait_until(lambda: _child_pid(process.pid, "worker") not in (None, worker), timeout=30,
+            wait_until(lambda: _child_pid(process.pid, analysis) not in (None, worker), timeout=30,
                        message="no new worker process")
         finally:
             # Ctrl-C in a terminal signals the whole process group.

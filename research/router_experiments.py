@@ -1,7 +1,7 @@
 """Model-family experiments for the router and relevance models (5-fold CV on DEV).
 
 Needs scikit-learn and scipy (experiments only; the shipped models need numpy alone).
-    OMP_NUM_THREADS=1 python scripts/router_experiments.py [names...]
+    OMP_NUM_THREADS=1 python research/router_experiments.py [names...]
 """
 
 from __future__ import annotations

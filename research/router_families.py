@@ -1,6 +1,6 @@
 """Second round of router / relevance experiments: other model families than one linear SVM.
 
-    OMP_NUM_THREADS=1 python scripts/router_families.py [/path/to/shared/data] [names...]
+    OMP_NUM_THREADS=1 python research/router_families.py [/path/to/shared/data] [names...]
 
 names (default all): ensembles svd idf offsets knn-mlp relevance. Same 5 stratified folds
 (seed 13) on the labelled + sample DEV government messages (deduplicated, 2,191 texts) as

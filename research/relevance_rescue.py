@@ -1,6 +1,6 @@
 """Measure the relevance rule of analysis/pipeline.py on out-of-fold classifier scores.
 
-    python scripts/relevance_rescue.py [/path/to/shared/data]
+    python research/relevance_rescue.py [/path/to/shared/data]
 
 Prints precision, recall and F1 of 教育文体 vs the rest on the labelled DEV government
 messages, for the classifier alone and with the lexicon rescue (docs/analysis.md); then how

@@ -1,6 +1,6 @@
 """A plain scikit-learn baseline for relevance (教育文体 vs the rest), for comparison.
 
-    OMP_NUM_THREADS=1 python scripts/relevance_baseline.py [/path/to/shared/data]
+    OMP_NUM_THREADS=1 python research/relevance_baseline.py [/path/to/shared/data]
 
 Same 5 stratified folds (seed 13) on the labelled DEV government messages: a binary
 char-n-gram TF-IDF LinearSVC, and a 7-class one whose prediction is read as binary.

@@ -1,6 +1,6 @@
 """Scoring speed of the shipped router and relevance models on one core (normalise excluded).
 
-    OMP_NUM_THREADS=1 python scripts/router_speed.py
+    OMP_NUM_THREADS=1 python research/router_speed.py
 """
 
 from __future__ import annotations

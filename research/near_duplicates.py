@@ -1,6 +1,6 @@
 """Measure near-duplicate folding on the bundled demo board's labelled reposts.
 
-    python scripts/near_duplicates.py
+    python research/near_duplicates.py
 
 A pair of posts is a true repost pair when both lead (through `repost_of`) to the same
 original; prints precision, recall and how many pairs the MinHash bands make candidates.
