@@ -23,28 +23,26 @@ PASSWORD = "department-pw-123"
 PG_URL = os.environ.get("HUIYING_TEST_DATABASE_URL")
 
 
-def _pg_name(url: str) -> str:
-    """The test database's name, checked to be safe to put into SQL."""
+def _database_name(url: str) -> str:
     name = urlsplit(url).path.lstrip("/")
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
         raise ValueError(f"HUIYING_TEST_DATABASE_URL: unsafe database name {name!r}")
     return name
 
 
-def _pg_admin(url: str):
-    """Autocommit connection to the server's `postgres` database, and the test database's name."""
+def _on_server(*statements: str) -> None:
+    """Run statements on the test server's `postgres` database, outside any transaction."""
     import psycopg
 
-    parts = urlsplit(url.replace("postgresql+psycopg://", "postgresql://", 1))
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    return psycopg.connect(admin_url, autocommit=True), _pg_name(url)
+    parts = urlsplit(PG_URL.replace("postgresql+psycopg://", "postgresql://", 1))
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as connection:
+        for statement in statements:
+            connection.execute(statement)
 
 
 def _recreate(name: str, template: str | None = None) -> None:
-    connection, _ = _pg_admin(PG_URL)
-    with connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    _on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+               f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
 
 
 @pytest.fixture(scope="session")
@@ -54,17 +52,13 @@ def pg_template(tmp_path_factory):
     Named after HUIYING_TEST_DATABASE_URL's database, so parallel runs with their own names
     never share one.
     """
-    name = _pg_name(PG_URL)  # no connection left open
-    template = f"{name}_template"
+    template = f"{_database_name(PG_URL)}_template"
     _recreate(template)
-    parts = urlsplit(PG_URL)
     prepared_in({"HUIYING_DATA_DIR": str(tmp_path_factory.mktemp("pg-template")),
-                 "HUIYING_DATABASE_URL": urlunsplit(parts._replace(path=f"/{template}")),
+                 "HUIYING_DATABASE_URL": urlunsplit(urlsplit(PG_URL)._replace(path=f"/{template}")),
                  "HUIYING_ADMIN_PASSWORD": ADMIN_PASSWORD})
     yield template
-    connection, _ = _pg_admin(PG_URL)
-    with connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+    _on_server(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
 
 
 # Every app test runs on SQLite, and on PostgreSQL too when HUIYING_TEST_DATABASE_URL is set
@@ -84,16 +78,13 @@ def database_url(request, tmp_path, monkeypatch, migrated_sqlite):
         yield url
         engine_for(url).dispose()
         return
-    template = request.getfixturevalue("pg_template")
-    name = _pg_name(PG_URL)  # no connection left open
-    _recreate(name, template)
+    name = _database_name(PG_URL)
+    _recreate(name, request.getfixturevalue("pg_template"))
     monkeypatch.setenv("HUIYING_DATABASE_URL", PG_URL)
     url = settings.load().database_url
     yield url
     engine_for(url).dispose()
-    connection, name = _pg_admin(PG_URL)
-    with connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
