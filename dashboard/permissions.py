@@ -110,6 +110,10 @@ def figures_department(user: Any) -> int | None:
     return NO_DEPARTMENT_ID
 
 
+def can_enter_annual_inputs(user: Any) -> bool:
+    return user.is_authenticated and user.role in ENTER_ANNUAL_INPUTS
+
+
 def allowed_actions(case: Case, user: Any) -> list[workflow.Action]:
     """The workflow actions `user` may take on `case` (which they can see) now."""
     if not user.is_authenticated or user.role not in ACT_ON_CASES:
@@ -129,4 +133,5 @@ def init_app(app: Flask) -> None:
     """Templates ask these questions instead of comparing roles themselves."""
     app.jinja_env.globals.update(can_manage_topics=can_manage_topics, can_correct=can_correct,
                                  can_read_reports=can_read_reports, can_administer=can_administer,
-                                 sees_bureau_overview=sees_bureau_overview)
+                                 sees_bureau_overview=sees_bureau_overview,
+                                 can_enter_annual_inputs=can_enter_annual_inputs)

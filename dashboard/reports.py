@@ -92,8 +92,7 @@ def annual_page():
         flash(_("年份格式应为 YYYY，已显示上一年。"), "warning")
         year = _default_year()
     report = _annual(year)
-    return render_template("reports/annual.html", report=report, data=report.as_dict(), layout=layout,
-                           can_enter=current_user.role in ENTER_ANNUAL_INPUTS)
+    return render_template("reports/annual.html", report=report, data=report.as_dict(), layout=layout)
 
 
 @bp.get("/annual.<any(docx, xlsx, json):fmt>")

@@ -7,6 +7,7 @@ messages that name it, so a redelivered or swept id costs nothing.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -74,7 +75,11 @@ def process_comments(session: Session, ids: Sequence[int], *, engine: str = "def
     now = utcnow()
     for comment, result in zip(comments, results, strict=True):
         _store_analysis(comment, result, now)
-        if result.relevant and not result.error:
+        if result.error:
+            continue
+        if _imported(comment):
+            _open_own_case(session, comment, result, departments, now, tz)
+        elif result.relevant:
             _attach_to_case(session, comment, result, departments, now, tz)
     session.commit()
     return len(comments)
@@ -126,8 +131,8 @@ def _attach_to_case(session: Session, comment: Comment, result: Analysis,
         department = departments.get(result.department) if result.department else None
         try:
             with session.begin_nested():
-                case = workflow.open_case(session, comment, result, department,
-                                          request_type=_request_type(comment), now=now, tz=tz)
+                # A crawled comment: the 舆情 clock in hours (imports open their own cases).
+                case = workflow.open_case(session, comment, result, department, now=now, tz=tz)
                 session.add_all(CaseSignature(case_id=case.id, key=key) for key in result.lsh_keys)
                 comment.case = case
                 session.flush()
@@ -141,9 +146,24 @@ def _attach_to_case(session: Session, comment: Comment, result: Analysis,
     workflow.add_comment(session, case, comment, how, now=now)
 
 
-def _request_type(comment: Comment) -> str | None:
-    """The working-day clock of an imported hotline or mailbox request; None: 舆情 hours."""
-    return comment.request_type if comment.source.kind == IMPORT_KIND and comment.request_type else None
+def _imported(comment: Comment) -> bool:
+    return comment.source.kind == IMPORT_KIND
+
+
+def _open_own_case(session: Session, comment: Comment, result: Analysis,
+                   departments: dict[str, Department], now: datetime, tz: str) -> None:
+    """An imported hotline or mailbox row is a request addressed to the bureau: it becomes a
+    case of its own whatever the relevance score (kept on the comment), and two tickets of
+    the same text are two requests, each owed its answer (docs/figures.md)."""
+    if comment.case_id is not None:  # processed again after an edit of its text
+        return
+    own = hashlib.sha256(f"{result.fingerprint}:{comment.source_id}:{comment.external_id}".encode())
+    result.fingerprint = own.hexdigest()
+    department = departments.get(result.department) if result.department else None
+    case = workflow.open_case(session, comment, result, department, request_type=comment.request_type,
+                              now=now, tz=tz)
+    session.add_all(CaseSignature(case_id=case.id, key=key) for key in result.lsh_keys)
+    comment.case = case
 
 
 def unprocessed_ids(session: Session, limit: int = 10_000) -> list[int]:

@@ -15,12 +15,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from huiying.errors import InputError
 from huiying.masking import mask_text
-from huiying.models import Case, CaseStatus, Department, Severity, utcnow
+from huiying.models import Case, CaseStatus, Comment, Department, Severity, Source, utcnow
 from huiying.workflow import NOT_TO_ANSWER, unanswered_at
 
 NO_DEPARTMENT = "未分派"
@@ -124,8 +124,7 @@ class Figures:
 
     @property
     def median_response_hours(self) -> float | None:
-        hours = list(self.response_hours.values())
-        return statistics.median(hours) if hours else None
+        return _median(self.response_hours)
 
     def as_dict(self) -> dict[str, Any]:
         def ids(values: list[int]) -> dict[str, Any]:
@@ -148,6 +147,93 @@ class Figures:
 
 
 @dataclass(frozen=True)
+class ChannelFigures:
+    """What one channel (a source: a board, the hotline import, a mailbox import) received in
+    the month, row by row: every comment written in it counts, also those that became no case.
+
+    `replied` and the response hours are per row: a row answered through its case (an
+    imported row is a case of its own; a crawled repost shares its case's answer) counts
+    from when it was written to the case's first reply; a repost written after the answer
+    counts 0 hours."""
+
+    name: str
+    title: str
+    kind: str
+    received: list[int]  # comment ids
+    became_cases: list[int]  # comment ids now in a case
+    case_ids: list[int]
+    not_relevant: list[int]  # analysed, judged not relevant: no case (crawled channels)
+    unprocessed: list[int]  # not analysed yet
+    not_to_answer: list[int]  # in a case set aside (不予处理) or merged away
+    replied: list[int]
+    response_hours: dict[int, float]
+
+    @property
+    def needing_answer(self) -> list[int]:
+        left_out = set(self.not_relevant) | set(self.unprocessed) | set(self.not_to_answer)
+        return [i for i in self.received if i not in left_out]
+
+    @property
+    def response_rate(self) -> float | None:
+        return _ratio(self.replied, self.needing_answer)
+
+    @property
+    def median_response_hours(self) -> float | None:
+        return _median(self.response_hours)
+
+    def as_dict(self) -> dict[str, Any]:
+        def ids(values: list[int]) -> dict[str, Any]:
+            return {"count": len(values), "comment_ids": values}
+
+        return {
+            "name": self.name, "title": self.title, "kind": self.kind,
+            "received": ids(self.received),
+            "became_cases": {**ids(self.became_cases), "case_ids": self.case_ids},
+            "not_relevant": ids(self.not_relevant),
+            "unprocessed": ids(self.unprocessed),
+            "not_to_answer": ids(self.not_to_answer),
+            "needing_answer": ids(self.needing_answer),
+            "replied": ids(self.replied),
+            "response_rate": _round(self.response_rate, 4),
+            "median_response_hours": _round(self.median_response_hours, 1),
+        }
+
+
+def channels(session: Session, start: datetime, end: datetime, now: datetime) -> list[ChannelFigures]:
+    """The month's rows per channel (by when they were written), sources in id order."""
+    written = func.coalesce(Comment.published_at, Comment.fetched_at)
+    rows = session.execute(
+        select(Comment.id, Comment.source_id, written, Comment.processed_at, Comment.case_id,
+               Case.status, Case.first_reply_at)
+        .outerjoin(Case, Comment.case_id == Case.id)
+        .where(written >= start, written < end, written <= now).order_by(Comment.id)).all()
+    by_source: dict[int, list] = {}
+    for row in rows:
+        by_source.setdefault(row[1], []).append(row)
+    found = []
+    for source in session.scalars(select(Source).where(Source.id.in_(list(by_source))).order_by(Source.id)):
+        lines = by_source[source.id]
+        replied: dict[int, float] = {}
+        for comment_id, _, when, _, case_id, status, reply_at in lines:
+            answered = reply_at is not None and reply_at <= now
+            if case_id is not None and status not in NOT_TO_ANSWER and answered:
+                replied[comment_id] = max((reply_at - when).total_seconds() / 3600, 0.0)
+        found.append(ChannelFigures(
+            name=source.name, title=source.title or source.name, kind=(source.config or {}).get("import")
+            or source.kind,
+            received=[line[0] for line in lines],
+            became_cases=[line[0] for line in lines if line[4] is not None],
+            case_ids=sorted({line[4] for line in lines if line[4] is not None}),
+            not_relevant=[line[0] for line in lines if line[3] is not None and line[4] is None],
+            unprocessed=[line[0] for line in lines if line[3] is None],
+            not_to_answer=[line[0] for line in lines if line[4] is not None and line[5] in NOT_TO_ANSWER],
+            replied=list(replied),
+            response_hours=replied,
+        ))
+    return found
+
+
+@dataclass(frozen=True)
 class MonthlyReport:
     month: date
     timezone: str
@@ -160,6 +246,7 @@ class MonthlyReport:
     by_severity: dict[str, list[int]]
     by_topic: dict[str, list[int]]
     cases: list[CaseLine] = field(default_factory=list)
+    channels: list[ChannelFigures] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -186,6 +273,7 @@ class MonthlyReport:
             "by_status": counted(self.by_status),
             "by_severity": counted(self.by_severity),
             "by_topic": counted(self.by_topic),
+            "channels": [channel.as_dict() for channel in self.channels],
             "cases": [{
                 "id": line.id, "title": line.title, "department": line.department,
                 "status": line.status, "severity": line.severity, "topic": line.topic,
@@ -230,6 +318,7 @@ def monthly(session: Session, month: date, tz: str, *, now: datetime | None = No
         by_severity=_grouped(lines, lambda line: line.severity, [str(s) for s in Severity]),
         by_topic=_grouped(lines, lambda line: line.topic, []),
         cases=lines,
+        channels=channels(session, start, end, now),
     )
 
 
@@ -259,6 +348,10 @@ def _grouped(lines: Iterable[CaseLine], key, order: list[str]) -> dict[str, list
         groups.setdefault(key(line), []).append(line.id)
     extra = sorted((name for name in groups if name not in order), key=lambda n: (-len(groups[n]), n))
     return {name: groups[name] for name in [*order, *extra]}
+
+
+def _median(hours: dict[int, float]) -> float | None:
+    return statistics.median(hours.values()) if hours else None
 
 
 def _ratio(part: list[int], whole: list[int]) -> float | None:

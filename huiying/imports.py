@@ -12,7 +12,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,8 +21,9 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from huiying import workflow
 from huiying.errors import InputError
-from huiying.models import Source
+from huiying.models import Source, utcnow
 from huiying.sources import IMPORT_KIND, NAME
 from huiying.store import CommentData, find_comment, parse_time, plan, upsert_comment
 
@@ -30,18 +31,29 @@ KINDS = {"hotline": "12345 热线", "mailbox": "信箱"}
 
 # Field → headers it is recognised by, in 12345 and 信箱 exports (compared without spaces).
 HEADERS: dict[str, tuple[str, ...]] = {
-    "external_id": ("工单编号", "工单号", "编号", "信件编号", "来信编号", "受理编号", "诉求编号", "件号"),
-    "title": ("标题", "主题", "信件标题", "来信标题", "诉求标题", "工单标题"),
-    "body": ("内容", "诉求内容", "来信内容", "信件内容", "问题描述", "诉求描述", "来电内容"),
-    "received_at": ("来电时间", "受理时间", "来信时间", "登记时间", "提交时间", "写信时间", "收件时间"),
+    "external_id": ("工单编号", "工单号", "编号", "信件编号", "来信编号", "受理编号", "诉求编号", "件号",
+                    "id"),
+    "title": ("标题", "主题", "信件标题", "来信标题", "诉求标题", "工单标题", "title"),
+    "body": ("内容", "诉求内容", "来信内容", "信件内容", "问题描述", "诉求描述", "来电内容", "body"),
+    "received_at": ("来电时间", "受理时间", "来信时间", "登记时间", "提交时间", "写信时间", "收件时间",
+                    "留言时间", "created_at", "received_at"),
     "request_type": ("诉求类型", "类型", "信件类型", "来信类型", "诉求类别", "工单类型"),
     "author": ("来电人", "姓名", "来信人", "写信人", "联系人", "市民姓名"),
+    # The history of an answered row: it becomes a case already replied (docs/import.md).
+    "reply": ("答复意见", "答复内容", "回复内容", "回复意见", "办理结果", "处理结果", "reply"),
+    "replied_at": ("答复时间", "回复时间", "replied_at"),
+    "reply_unit": ("回复单位", "答复单位", "承办单位", "办理单位"),
+    "closed_at": ("办结时间", "closed_at"),
     # Recognised only to be left out: see PHONE_NOT_STORED.
     "phone": ("电话", "联系电话", "来电号码", "手机", "手机号码", "联系方式"),
 }
 REQUIRED = ("external_id", "body", "received_at")
 FIELD_NAMES = {"external_id": "id", "title": "title", "body": "body", "received_at": "received time",
-               "request_type": "type", "author": "author", "phone": "phone"}
+               "request_type": "type", "author": "author", "reply": "reply", "replied_at": "reply time",
+               "reply_unit": "replying unit", "closed_at": "closing time", "phone": "phone"}
+# A received or reply time this far ahead of the clock is a typo, not a time zone difference.
+FUTURE_TOLERANCE = timedelta(minutes=10)
+REPLY_UNIT_LENGTH = 200
 PHONE_NOT_STORED = ("phone numbers are not stored: replies go through the hotline or mailbox "
                     "system, which keeps the contact details, and deadlines do not need them")
 # The request types with a clock of their own or a meaning in the figures; any other text is
@@ -263,6 +275,37 @@ def _received(value: Any, tz: str) -> datetime | None:
 
 # --- importing ----------------------------------------------------------------------------
 
+TIME_NAMES = {"received_at": "受理时间", "replied_at": "答复时间", "closed_at": "办结时间"}
+
+
+def _times(cells: list[Any], columns: dict[str, int], cell, tz: str,
+           now: datetime) -> tuple[dict[str, datetime | None], str | None]:
+    """The row's received, reply and closing times, or the reason (Chinese) it is rejected."""
+    times: dict[str, datetime | None] = {}
+    for key, name in TIME_NAMES.items():
+        index = columns.get(key)
+        raw = cells[index] if index is not None and index < len(cells) else None
+        if not cell(key):
+            times[key] = None
+            if key == "received_at":
+                return times, f"{name}为空"
+            continue
+        times[key] = _received(raw, tz)
+        if times[key] is None:
+            return times, f"{name}“{cell(key)}”不是日期和时间"
+        if times[key] > now + FUTURE_TOLERANCE:
+            return times, f"{name}“{cell(key)}”晚于现在，不能导入将来的时间，请核对后重新导入"
+    received = times["received_at"]
+    for key in ("replied_at", "closed_at"):
+        if times[key] is not None and times[key] < received:
+            return times, f"{TIME_NAMES[key]}“{cell(key)}”早于受理时间“{cell('received_at')}”"
+    if cell("reply") and times["replied_at"] is None:
+        if times["closed_at"] is None:
+            return times, "有答复内容但没有答复时间，请补上答复时间（或办结时间）后重新导入"
+        times["replied_at"] = times["closed_at"]  # answered by the time it was closed
+    return times, None
+
+
 def rejects_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.rejects.csv")
 
@@ -286,6 +329,7 @@ def import_file(session: Session, path: Path, *, kind: str = "hotline", source: 
         ignored_columns=[h for i, h in enumerate(header) if h and i not in columns.values()],
         dropped_columns=[header[columns["phone"]]] if "phone" in columns else [])
     seen: dict[str, int] = {}
+    now = utcnow()
     for line, cells in rows:
         texts = [_cell_text(c) for c in cells]
         if not any(texts):
@@ -300,32 +344,36 @@ def import_file(session: Session, path: Path, *, kind: str = "hotline", source: 
         external_id = cell("external_id")
         reason = None
         if not external_id:
-            reason = "the id is empty"
+            reason = "编号为空"
         elif len(external_id) > EXTERNAL_ID_LENGTH:
-            reason = f"the id is longer than {EXTERNAL_ID_LENGTH} characters"
+            reason = f"编号超过 {EXTERNAL_ID_LENGTH} 个字符"
         elif external_id in seen:
-            reason = f"the id {external_id} is also on line {seen[external_id]}"
+            reason = f"编号 {external_id} 与第 {seen[external_id]} 行重复"
         elif not cell("body"):
-            reason = "the body is empty"
-        received = None
+            reason = "内容为空"
+        times: dict[str, datetime | None] = {}
         if reason is None:
-            index = columns["received_at"]
-            received = _received(cells[index] if index < len(cells) else None, tz)
-            if received is None:
-                reason = f"the received time {cell('received_at')!r} is not a date and time"
+            times, reason = _times(cells, columns, cell, tz, now)
         if reason is not None:
-            result.rejects.append(Reject(line, reason, texts, external_id))
+            result.rejects.append(Reject(line, reason + "。", texts, external_id))
             continue
         seen[external_id] = line
         data = CommentData(external_id=external_id, title=cell("title"), body=cell("body"),
-                           author=cell("author") or None, published_at=received,
-                           request_type=request_type(cell("request_type")))
+                           author=cell("author") or None, published_at=times["received_at"],
+                           request_type=request_type(cell("request_type")),
+                           reply=cell("reply") or None, replied_at=times["replied_at"],
+                           reply_unit=cell("reply_unit")[:REPLY_UNIT_LENGTH] or None,
+                           closed_at=times["closed_at"])
         if dry_run:
             outcome = plan(find_comment(session, row.id, external_id) if row else None, data)
         else:
             outcome, comment = upsert_comment(session, row.id, data)
             if outcome != "unchanged" and comment.processed_at is None:
                 result.to_process.append(comment.id)
+            elif comment.case is not None and comment.case.first_reply_at is None and (
+                    comment.official_reply or comment.replied_at):
+                # A row imported before it was answered, now with its answer: the case is replied.
+                workflow.source_reply(session, comment.case, comment)
         setattr(result, outcome, getattr(result, outcome) + 1)
     if not dry_run:
         result.rejects_file = _write_rejects(path, header, result.rejects)

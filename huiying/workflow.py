@@ -502,7 +502,8 @@ def open_case(session: Session, comment: Comment, result: Analysis, department: 
               request_type: str | None = None, now: datetime | None = None,
               tz: str = DEFAULT_TIMEZONE) -> Case:
     """A new case from `comment` and its analysis: created, then routed to `department` or
-    left for triage; its clock starts when the public wrote.
+    left for triage; its clock starts when the public wrote. A comment that already carries
+    an official reply (a board's answer, an imported row's 答复) opens as already replied.
     `request_type`: the working-day clock of a hotline/mailbox request (None: 舆情 hours)."""
     now = now or utcnow()
     case = Case(
@@ -531,6 +532,8 @@ def open_case(session: Session, comment: Comment, result: Analysis, department: 
         auto_assign(session, case, department, confidence=result.route_confidence, now=now, tz=tz)
     else:
         triage(session, case, result.suggestions, now=now)
+    if comment.official_reply or comment.replied_at:
+        source_reply(session, case, comment, now=now)
     return case
 
 
@@ -580,7 +583,8 @@ def source_reply(session: Session, case: Case, comment: Comment, *,
     the case is replied at that time, on time judged against its own clock, and 办结 when the
     export gives a closing time. Nothing is asked of anyone: no assignment email, no clock."""
     now = now or utcnow()
-    at = comment.replied_at or case.first_seen_at
+    # Without a reply time (some boards show none) it was answered by the time it was fetched.
+    at = comment.replied_at or comment.fetched_at
     before = case.status
     to_status = S.CLOSED if comment.closed_at is not None else S.REPLIED
     _first_reply(case, at)

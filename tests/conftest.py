@@ -156,9 +156,14 @@ def empty_database(url: str) -> None:
     from huiying.db import engine_for
 
     engine_for(url).dispose()
-    with create_engine(url).begin() as db:
-        db.execute(text('TRUNCATE comment, "case", case_event, source, crawl_error, "user", department, '
-                        "routing_rule, notification, topic, label, audit_event CASCADE"))
+    engine = create_engine(url)
+    try:
+        with engine.begin() as db:
+            db.execute(text('TRUNCATE comment, "case", case_event, source, crawl_error, "user", '
+                            "department, routing_rule, notification, topic, label, audit_event, annual_input "
+                            "CASCADE"))
+    finally:
+        engine.dispose()  # an engine dropped with open connections warns when collected
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ def import_command(file: Path, kind: str, source: str | None, mapping: Path | No
                f"{result.unchanged} unchanged {verb} stored under source '{result.source}', "
                f"{len(result.rejects)} rejected.")
     for reject in result.rejects:
-        click.echo(f"  line {reject.line}: {reject.reason}")
+        click.echo(f"  第 {reject.line} 行：{reject.reason}")
     if result.rejects_file:
         click.echo(f"Rejected rows {'would be' if dry_run else 'are'} in {result.rejects_file}.")
     if result.dropped_columns:

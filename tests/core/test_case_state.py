@@ -12,7 +12,7 @@ from huiying.cases import process_comments
 from huiying.clocks import due_after_working_days
 from huiying.db import session_scope
 from huiying.migrate import upgrade
-from huiying.models import Case, CaseStatus, Comment, Department, Role, Source, Topic, User
+from huiying.models import Case, CaseStatus, Comment, Department, Notification, Role, Source, Topic, User
 from huiying.topics import reclassify_topics
 from huiying.workflow import WorkflowError
 from tests.core.conftest import add_comments
@@ -226,3 +226,34 @@ def test_migration_0006_fills_the_columns_from_the_events(tmp_path):
         assert (two.first_comment_id, two.merged_into_id, two.first_reply_at, two.initial_severity) \
             == (None, None, None, "一般")
     engine.dispose()
+
+
+def test_a_crawled_post_that_carries_its_official_reply_opens_replied_and_alerts_nobody(database):
+    from huiying import settings as settings_module
+    from huiying.notify import scan
+
+    with session_scope(database) as session:
+        session.add(User(username="press", password_hash="x", role=Role.PRESS, email="press@example.cn"))
+        source = Source(name="board", kind="board")
+        session.add(source)
+        session.flush()
+        written = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+        session.add_all([
+            Comment(source_id=source.id, external_id="answered", title="城关二小门口聚集讨说法",
+                    body="很多家长在城关二小门口聚集，要求公开食堂账目。", content_hash="a",
+                    published_at=written, official_reply="学校已公开食堂账目，欢迎家长监督。",
+                    replied_at=written + timedelta(hours=3)),
+            Comment(source_id=source.id, external_id="open", title="县一中门口家长聚集",
+                    body="县一中门口家长聚集讨说法，要求学校说明校车停运原因。", content_hash="b",
+                    published_at=written)])
+    with session_scope(database) as session:
+        process_comments(session, [c.id for c in session.scalars(select(Comment))])
+        answered = session.scalar(select(Case).where(Case.title == "城关二小门口聚集讨说法"))
+        still_open = session.scalar(select(Case).where(Case.title == "县一中门口家长聚集"))
+        assert answered.severity == still_open.severity == "重大"
+        assert answered.status == S.REPLIED and answered.first_reply_at == written + timedelta(hours=3)
+        assert answered.replied_on_time is True  # within its 5 h, counted from when it was written
+        assert answered.events[-1].action == "source_reply"
+        created = scan(session, settings_module.load(), now=written + timedelta(hours=4))
+        alerted = set(session.scalars(select(Notification.case_id).where(Notification.kind == "alert")))
+    assert created["alert"] == 1 and alerted == {still_open.id}

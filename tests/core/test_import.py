@@ -54,7 +54,7 @@ def test_an_xlsx_export_is_stored_under_an_import_source_without_phone_numbers(d
     result = run_import(database, write_xlsx(tmp_path / "hotline.xlsx", HEADER, rows))
     assert (result.rows, result.new, result.rejects, result.rejects_file) == (2, 2, [], None)
     assert result.columns["external_id"] == "工单编号" and result.dropped_columns == ["联系电话"]
-    assert result.ignored_columns == ["承办单位"]
+    assert result.ignored_columns == [] and result.columns["reply_unit"] == "承办单位"
     with session_scope(database) as session:
         source = session.scalar(select(Source).where(Source.name == "hotline"))
         assert source.kind == "import"
@@ -79,17 +79,17 @@ def test_a_gbk_csv_bad_rows_are_rejected_with_line_numbers_and_the_good_ones_sto
     result = run_import(database, path)
     assert (result.rows, result.new, result.blank_rows) == (5, 2, 1)
     assert [(r.line, r.reason) for r in result.rejects] == [
-        (3, "the body is empty"),
-        (4, "the received time '下周二' is not a date and time"),
-        (6, "the id GD001 is also on line 2"),
+        (3, "内容为空。"),
+        (4, "受理时间“下周二”不是日期和时间。"),
+        (6, "编号 GD001 与第 2 行重复。"),
     ]
     assert result.rejects_file == str(tmp_path / "12345导出.rejects.csv")
     with open(result.rejects_file, encoding="utf-8-sig", newline="") as fh:
         written = list(csv.reader(fh))
     assert written[0] == ["line", "reason", *HEADER]
-    assert [r[:3] for r in written[1:]] == [["3", "the body is empty", "GD003"],
+    assert [r[:3] for r in written[1:]] == [["3", "内容为空。", "GD003"],
                                            ["4", result.rejects[1].reason, "GD004"],
-                                           ["6", "the id GD001 is also on line 2", "GD001"]]
+                                           ["6", "编号 GD001 与第 2 行重复。", "GD001"]]
     assert written[3][8] == "'=HYPERLINK(\"x\")重复"  # no formula when Excel opens it
     with session_scope(database) as session:
         assert sorted(session.scalars(select(Comment.external_id))) == ["GD001", "GD002"]
@@ -181,17 +181,18 @@ def test_imported_complaint_runs_on_13_working_days_across_spring_festival(datab
 
 
 def test_a_year_the_calendar_lacks_leaves_the_case_visibly_without_a_deadline(database, tmp_path):
-    rows = [["GD099", "2099-03-02 09:00", "", "", "投诉", "食堂", ROWS[0][6], ""]]
+    # A year before the calendar's first (a row dated in the future is rejected on import).
+    rows = [["GD099", "2003-03-03 09:00", "", "", "投诉", "食堂", ROWS[0][6], ""]]
     run_import(database, write_xlsx(tmp_path / "late.xlsx", HEADER, rows))
     _process(database)
     with session_scope(database) as session:
         case = session.scalar(select(Case))
         assert case.due_at is None
         event = session.scalar(select(CaseEvent).where(CaseEvent.action == "calendar_missing"))
-        assert event.case_id == case.id and event.data["year"] == 2099
+        assert event.case_id == case.id and event.data["year"] == 2003
         # The history says it in Chinese; the detail for the admin keeps the clock's sentence.
-        assert event.note.startswith("工作日历缺少 2099 年的节假日安排")
-        assert event.data["detail"].startswith("the working-day calendar has no data for 2099")
+        assert event.note.startswith("工作日历缺少 2003 年的节假日安排")
+        assert event.data["detail"].startswith("the working-day calendar has no data for 2003")
 
 
 def test_crawled_comments_and_untyped_imports_keep_the_hours_clock(database, tmp_path):
@@ -209,3 +210,70 @@ def test_a_crawled_source_name_is_refused(database, tmp_path):
         session.add(Source(name="board1", kind="board"))
     with pytest.raises(InputError, match="^source 'board1' is a crawled board source"):
         run_import(database, write_xlsx(tmp_path / "h.xlsx", HEADER, ROWS), source="board1")
+
+
+HISTORY = ["工单编号", "受理时间", "诉求类型", "标题", "诉求内容", "答复意见", "答复时间", "答复单位",
+           "办结时间"]
+
+
+def test_answered_rows_open_as_replied_cases_with_their_own_times(database, tmp_path):
+    rows = [
+        # Answered within its 3 working days and closed: 办结, on time.
+        ["H1", "2026-02-12 10:30", "咨询", "小学招生划片", "请问城关二小招生划片范围什么时候公布？",
+         "划片范围已于2月14日在教育局网站公布。", "2026-02-14 09:00", "基础教育股", "2026-02-15 10:00"],
+        # Answered late (投诉: 13 working days), not closed: 已回复, late.
+        ["H2", "2026-02-12 11:00", "投诉", "食堂饭菜发霉", "青石镇中学食堂饭菜发霉，孩子吃了拉肚子。",
+         "已责成学校整改。", "2026-03-20 16:00", "安全稳定股", ""],
+        # Not answered yet: a case to work, its clock from the received time.
+        ["H3", "2026-02-13 09:00", "建议", "课后服务", "希望课后服务延长到五点半。", "", "", "", ""],
+        ["H4", "2099-01-01 09:00", "咨询", "将来", "时间写错了的一行。", "", "", "", ""],
+        ["H5", "2026-02-13 09:00", "咨询", "先答后问", "答复时间早于受理时间的一行。", "已答复。",
+         "2026-02-12 09:00", "", ""],
+        ["H6", "2026-02-13 09:00", "咨询", "无答复时间", "有答复没有时间的一行。", "已答复。", "", "", ""],
+    ]
+    result = run_import(database, write_xlsx(tmp_path / "history.xlsx", HISTORY, rows))
+    assert [(r.line, r.reason) for r in result.rejects] == [
+        (5, "受理时间“2099-01-01 09:00”晚于现在，不能导入将来的时间，请核对后重新导入。"),
+        (6, "答复时间“2026-02-12 09:00”早于受理时间“2026-02-13 09:00”。"),
+        (7, "有答复内容但没有答复时间，请补上答复时间（或办结时间）后重新导入。")]
+    with open(tmp_path / "history.rejects.csv", encoding="utf-8-sig", newline="") as fh:
+        assert [line[1] for line in list(csv.reader(fh))[1:]] == [r.reason for r in result.rejects]
+    _process(database)
+    with session_scope(database) as session:
+        cases = {c.title: c for c in session.scalars(select(Case))}
+        one, two, three = cases["小学招生划片"], cases["食堂饭菜发霉"], cases["课后服务"]
+        assert one.status == "办结" and two.status == "已回复" and three.status != "已回复"
+        assert one.first_seen_at == datetime(2026, 2, 12, 10, 30, tzinfo=SHANGHAI)
+        assert one.first_reply_at == datetime(2026, 2, 14, 9, 0, tzinfo=SHANGHAI)
+        assert (one.replied_on_time, two.replied_on_time) == (True, False)
+        assert two.due_at == datetime(2026, 3, 9, 23, 59, 59, tzinfo=SHANGHAI)  # 13 working days
+        event = one.events[-1]
+        assert (event.action, event.actor_id) == ("source_reply", None)
+        assert event.note == "划片范围已于2月14日在教育局网站公布。"
+        assert event.data["unit"] == "基础教育股" and event.at == one.first_reply_at
+        assert three.first_reply_at is None and three.due_at is not None
+
+
+def test_a_row_answered_later_makes_its_case_replied_on_the_next_import(database, tmp_path):
+    row = ["H1", "2026-02-12 10:30", "咨询", "小学招生划片", "请问城关二小招生划片范围什么时候公布？",
+           "", "", "", ""]
+    path = write_xlsx(tmp_path / "h.xlsx", HISTORY, [row])
+    run_import(database, path)
+    _process(database)
+    answered = [*row[:5], "划片范围已公布。", "2026-02-13 09:00", "基础教育股", ""]
+    result = run_import(database, write_xlsx(path, HISTORY, [answered]))
+    assert (result.updated, result.to_process) == (1, [])
+    with session_scope(database) as session:
+        case = session.scalar(select(Case))
+        assert case.status == "已回复" and case.replied_on_time is True
+        assert case.first_reply_at == datetime(2026, 2, 13, 9, 0, tzinfo=SHANGHAI)
+
+
+def test_two_tickets_of_the_same_text_are_two_requests(database, tmp_path):
+    text = "请问城关二小招生划片范围什么时候公布？"
+    rows = [[f"T{n}", "2026-02-12 10:30", "咨询", "划片", text, "", "", "", ""] for n in (1, 2)]
+    run_import(database, write_xlsx(tmp_path / "t.xlsx", HISTORY, rows))
+    _process(database)
+    with session_scope(database) as session:
+        assert session.scalar(select(func.count(Case.id))) == 2
+        assert all(c.heat == 1 for c in session.scalars(select(Case)))

@@ -23,16 +23,21 @@ PASSWORD = "department-pw-123"
 PG_URL = os.environ.get("HUIYING_TEST_DATABASE_URL")
 
 
+def _pg_name(url: str) -> str:
+    """The test database's name, checked to be safe to put into SQL."""
+    name = urlsplit(url).path.lstrip("/")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise ValueError(f"HUIYING_TEST_DATABASE_URL: unsafe database name {name!r}")
+    return name
+
+
 def _pg_admin(url: str):
     """Autocommit connection to the server's `postgres` database, and the test database's name."""
     import psycopg
 
     parts = urlsplit(url.replace("postgresql+psycopg://", "postgresql://", 1))
-    name = parts.path.lstrip("/")
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
-        raise ValueError(f"HUIYING_TEST_DATABASE_URL: unsafe database name {name!r}")
     admin_url = urlunsplit(parts._replace(path="/postgres"))
-    return psycopg.connect(admin_url, autocommit=True), name
+    return psycopg.connect(admin_url, autocommit=True), _pg_name(url)
 
 
 def _recreate(name: str, template: str | None = None) -> None:
@@ -49,7 +54,7 @@ def pg_template(tmp_path_factory):
     Named after HUIYING_TEST_DATABASE_URL's database, so parallel runs with their own names
     never share one.
     """
-    _, name = _pg_admin(PG_URL)
+    name = _pg_name(PG_URL)  # no connection left open
     template = f"{name}_template"
     _recreate(template)
     parts = urlsplit(PG_URL)
@@ -80,7 +85,7 @@ def database_url(request, tmp_path, monkeypatch, migrated_sqlite):
         engine_for(url).dispose()
         return
     template = request.getfixturevalue("pg_template")
-    _, name = _pg_admin(PG_URL)
+    name = _pg_name(PG_URL)  # no connection left open
     _recreate(name, template)
     monkeypatch.setenv("HUIYING_DATABASE_URL", PG_URL)
     url = settings.load().database_url
@@ -195,13 +200,17 @@ def cases(db):
         comment = Comment(source_id=source.id, external_id=sample.external_id,
                           url=f"https://liuyan.example.gov.cn/{sample.external_id}",
                           title=sample.title, body=sample.body, author=sample.author,
-                          official_reply=sample.official_reply, published_at=published,
+                          published_at=published,
                           content_hash=f"hash-{sample.external_id}")
         db.add(comment)
         comments[key] = comment
         published += timedelta(hours=1)
     db.commit()
     process_comments(db, [c.id for c in comments.values()])
+    # The board's reply appears on a later crawl (a post that carried one when first crawled
+    # would open as already replied): these cases are still to be worked.
+    for key, comment in comments.items():
+        comment.official_reply = SAMPLES[key].official_reply
     found = {}
     for key, comment in comments.items():
         db.refresh(comment)

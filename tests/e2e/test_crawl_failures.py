@@ -74,6 +74,7 @@ def hostile_site():
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    server.server_close()
 
 
 def test_failures_are_logged_and_the_crawl_goes_on(migrated_env, hostile_site, tmp_path):

@@ -27,12 +27,12 @@ def test_import_then_run_once_makes_the_imported_cases(migrated_env, tmp_path):
     assert plain.splitlines()[:2] == [
         "hotline.xlsx: 3 rows; 2 new, 0 updated and 0 unchanged were stored under source 'hotline', "
         "1 rejected.",
-        "  line 4: the body is empty",
+        "  第 4 行：内容为空。",
     ]
     assert (tmp_path / "hotline.rejects.csv").is_file() and "联系电话 not stored" in plain
     again = last_json(huiying("import", str(path), "--json", env=migrated_env).stdout)
     assert (again["new"], again["updated"], again["unchanged"], again["enqueued"]) == (0, 0, 2, 0)
-    assert again["rejects"] == [{"line": 4, "external_id": "GD003", "reason": "the body is empty"}]
+    assert again["rejects"] == [{"line": 4, "external_id": "GD003", "reason": "内容为空。"}]
 
     summary = last_json(huiying("run", "--once", "--json", env=migrated_env).stdout)
     assert summary["errors"] == [] and summary["sources"] == 1  # the demo board; imports are not crawled

@@ -30,9 +30,18 @@ def production_env(tmp_path, pg_url, redis_url, demo_site):
                     HUIYING_ADMIN_PASSWORD="admin-password-1", HUIYING_SECRET_KEY="x" * 32)
     huiying("db", "upgrade", env=env)
     yield env
-    with create_engine(pg_url).begin() as db:  # leave the shared test database empty
+    engine = create_engine(pg_url)
+    with engine.begin() as db:  # leave the shared test database empty
         db.execute(text('TRUNCATE comment, "case", case_event, source, crawl_error, '
                         '"user", department, routing_rule, notification CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(pg_url):
+    engine = create_engine(pg_url)
+    yield engine
+    engine.dispose()  # an engine dropped with open connections warns when collected
 
 
 def start(env, *args, log):
@@ -48,9 +57,8 @@ def stop(process):
         process.kill()
 
 
-def test_crawl_worker_cases_and_dashboard(production_env, pg_url, tmp_path):
+def test_crawl_worker_cases_and_dashboard(production_env, engine, tmp_path):
     env = production_env
-    engine = create_engine(pg_url)
 
     def count(sql):
         with engine.connect() as db:

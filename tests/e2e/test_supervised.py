@@ -15,49 +15,49 @@ from tests.conftest import free_port, wait_until
 def test_run_serves_the_demo_and_stops_cleanly(embedded_env, tmp_path):
     port = free_port()
     env = {**embedded_env, "HUIYING_WEB_PORT": str(port)}
-    log = open(tmp_path / "run.log", "w+b")  # noqa: SIM115 - read back after the process ends
-    process = subprocess.Popen([sys.executable, "-m", "huiying", "run"], env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    started = time.monotonic()
-    database = Path(embedded_env["HUIYING_DATA_DIR"]) / "huiying.sqlite3"
+    with open(tmp_path / "run.log", "w+b") as log:  # read back while and after the process runs
+        process = subprocess.Popen([sys.executable, "-m", "huiying", "run"], env=env,
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        started = time.monotonic()
+        database = Path(embedded_env["HUIYING_DATA_DIR"]) / "huiying.sqlite3"
 
-    def cases() -> int:
-        if process.poll() is not None:
-            raise AssertionError(_read(log))
+        def cases() -> int:
+            if process.poll() is not None:
+                raise AssertionError(_read(log))
+            try:
+                with create_engine(f"sqlite:///{database}").connect() as db:
+                    return db.execute(text('SELECT count(*) FROM "case"')).scalar()
+            except Exception:
+                return 0
+
         try:
-            with create_engine(f"sqlite:///{database}").connect() as db:
-                return db.execute(text('SELECT count(*) FROM "case"')).scalar()
-        except Exception:
-            return 0
+            wait_until(lambda: cases() > 100, timeout=90, message="no cases after 90 s")
+            # The dashboard announces itself once it answers; under load that may come later.
+            wait_until(lambda: f"open http://127.0.0.1:{port}/" in _read(log), timeout=90,
+                       message="the dashboard address was never printed")
+            assert time.monotonic() - started < 90
+            output = _read(log)
+            assert "admin" in output
 
-    try:
-        wait_until(lambda: cases() > 100, timeout=90, message="no cases after 90 s")
-        # The dashboard announces itself once it answers; under load that may come later.
-        wait_until(lambda: f"open http://127.0.0.1:{port}/" in _read(log), timeout=90,
-                   message="the dashboard address was never printed")
-        assert time.monotonic() - started < 90
+            # A child that dies is started again.
+            worker = _child_pid(process.pid, "worker")
+            os.kill(worker, signal.SIGKILL)
+            wait_until(lambda: "worker exited with -9; restarting it" in _read(log), timeout=30,
+                       message="the killed worker was not restarted")
+            wait_until(lambda: _child_pid(process.pid, "worker") not in (None, worker), timeout=30,
+                       message="no new worker process")
+        finally:
+            # Ctrl-C in a terminal signals the whole process group.
+            before_stop = len(_read(log))
+            os.killpg(process.pid, signal.SIGINT)
+            code = process.wait(timeout=60)
         output = _read(log)
-        assert "admin" in output
-
-        # A child that dies is started again.
-        worker = _child_pid(process.pid, "worker")
-        os.kill(worker, signal.SIGKILL)
-        wait_until(lambda: "worker exited with -9; restarting it" in _read(log), timeout=30,
-                   message="the killed worker was not restarted")
-        wait_until(lambda: _child_pid(process.pid, "worker") not in (None, worker), timeout=30,
-                   message="no new worker process")
-    finally:
-        # Ctrl-C in a terminal signals the whole process group.
-        before_stop = len(_read(log))
-        os.killpg(process.pid, signal.SIGINT)
-        code = process.wait(timeout=60)
-    output = _read(log)
-    assert code == 0, output
-    assert "Huiying stopped." in output
-    assert "restarting" not in output[before_stop:]  # stopping on Ctrl-C is no crash
-    # Nothing is left behind listening on the dashboard port.
-    assert subprocess.run(["bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{port}"],
-                          capture_output=True).returncode != 0
+        assert code == 0, output
+        assert "Huiying stopped." in output
+        assert "restarting" not in output[before_stop:]  # stopping on Ctrl-C is no crash
+        # Nothing is left behind listening on the dashboard port.
+        assert subprocess.run(["bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{port}"],
+                              capture_output=True).returncode != 0
 
 
 def _read(log) -> str:
