@@ -37,6 +37,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 PER_PAGE = 25
 DEFAULT_STATS_DAYS = 7
 MAX_PER_PAGE = 100
+MAX_DIGITS = 6  # a page beyond 999,999 is a mistake (and SQLite refuses 64-bit overflows)
 MESSAGES = {
     401: ("unauthorized", N_("缺少或无效的 API 令牌：请在请求头中加上 Authorization: Bearer <令牌>，"
                              "令牌由 huiying users token 用户名 生成。")),
@@ -150,7 +151,7 @@ def _positive(name: str, default: int, limit: int | None = None) -> int | None:
     text = request.args.get(name, "")
     if not text:
         return default
-    if not text.isdigit() or int(text) < 1:
+    if not text.isdigit() or len(text) > MAX_DIGITS or int(text) < 1:
         return None
     return min(int(text), limit) if limit else int(text)
 

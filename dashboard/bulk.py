@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from wtforms import HiddenField, SelectField, StringField
 
 from dashboard.auth import safe_next
+from dashboard.case_query import ID_DIGITS
 from dashboard.db import get_db
 from dashboard.permissions import ACT_ON_CASES, require_roles, role_may, visible_cases
 from dashboard.workflow import error_message
@@ -75,7 +76,7 @@ def _run(db: Session, case: Case, actor: User, action: Action, department: Depar
 def _case_ids() -> list[int]:
     ids = []
     for value in request.form.getlist("case"):
-        if value.isdigit() and int(value) not in ids:
+        if value.isdigit() and len(value) <= ID_DIGITS and int(value) not in ids:
             ids.append(int(value))
     return ids
 

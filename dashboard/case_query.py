@@ -27,6 +27,7 @@ NO_DEPARTMENT = "none"
 NO_TOPIC = "none"
 DUE_SOON_HOURS = 24
 KEYWORD_LIMIT = 100
+ID_DIGITS = 9
 # Marked with N_ and translated where shown.
 SORTS = {"new": N_("最新发现"), "time_left": N_("剩余时间"), "severity": N_("严重程度"),
          "heat": N_("热度")}
@@ -142,6 +143,11 @@ def source_ids(session: Session, channel: str) -> list[int]:
     return [source.id for source in session.scalars(select(Source)) if channel_of(source) == channel]
 
 
+def _row_id(text: str) -> bool:
+    """Digits a database id can be (SQLite refuses integers beyond 64 bits)."""
+    return text.isdigit() and len(text) <= ID_DIGITS
+
+
 def _local_date(text: str) -> date | None:
     try:
         return date.fromisoformat(text)
@@ -173,13 +179,13 @@ def parse(session: Session, args: Any, user: Any, tz: str) -> CaseQuery:
     choice("sort", set(SORTS), N_("排序"))
     if can_see_all_departments(user):  # a department user's list is its own department's
         department = (args.get("department") or "").strip()
-        if department.isdigit() or department == NO_DEPARTMENT:
+        if _row_id(department) or department == NO_DEPARTMENT:
             chosen["department"] = department
         elif department:
             problems.append(Problem(N_("“%(label)s”不认识“%(value)s”，已忽略。"),
                                     {"label": N_("科室"), "value": department[:40]}))
     source = (args.get("source") or "").strip()
-    if source.isdigit():
+    if _row_id(source):
         chosen["source"] = source
     elif source:
         problems.append(Problem(N_("“%(label)s”不认识“%(value)s”，已忽略。"),

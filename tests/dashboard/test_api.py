@@ -126,6 +126,8 @@ def test_bad_parameters_are_400_with_each_problem(client, users, cases, db):
     assert any("YYYY-MM-DD" in p["en"] and "End date" in p["en"] for p in body["problems"])
     assert_refused(get(client, "/api/cases", token, page="0"), 400, "bad_request")
     assert_refused(get(client, "/api/cases", token, per_page="lots"), 400, "bad_request")
+    assert_refused(get(client, "/api/cases", token, page="9" * 30), 400, "bad_request")
+    assert_refused(get(client, "/api/cases", token, source="9" * 30), 400, "bad_request")
     assert get(client, "/api/cases", token, per_page="500").get_json()["per_page"] == 100
 
 
