@@ -23,16 +23,21 @@ PASSWORD = "department-pw-123"
 PG_URL = os.environ.get("HUIYING_TEST_DATABASE_URL")
 
 
+def _database_name(url: str) -> str:
+    """The test database's name (checked: it goes into SQL), without connecting."""
+    name = urlsplit(url).path.lstrip("/")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise ValueError(f"HUIYING_TEST_DATABASE_URL: unsafe database name {name!r}")
+    return name
+
+
 def _pg_admin(url: str):
     """Autocommit connection to the server's `postgres` database, and the test database's name."""
     import psycopg
 
     parts = urlsplit(url.replace("postgresql+psycopg://", "postgresql://", 1))
-    name = parts.path.lstrip("/")
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
-        raise ValueError(f"HUIYING_TEST_DATABASE_URL: unsafe database name {name!r}")
     admin_url = urlunsplit(parts._replace(path="/postgres"))
-    return psycopg.connect(admin_url, autocommit=True), name
+    return psycopg.connect(admin_url, autocommit=True), _database_name(url)
 
 
 def _recreate(name: str, template: str | None = None) -> None:
@@ -49,7 +54,7 @@ def pg_template(tmp_path_factory):
     Named after HUIYING_TEST_DATABASE_URL's database, so parallel runs with their own names
     never share one.
     """
-    _, name = _pg_admin(PG_URL)
+    name = _database_name(PG_URL)
     template = f"{name}_template"
     _recreate(template)
     parts = urlsplit(PG_URL)
@@ -80,7 +85,7 @@ def database_url(request, tmp_path, monkeypatch, migrated_sqlite):
         engine_for(url).dispose()
         return
     template = request.getfixturevalue("pg_template")
-    _, name = _pg_admin(PG_URL)
+    name = _database_name(PG_URL)
     _recreate(name, template)
     monkeypatch.setenv("HUIYING_DATABASE_URL", PG_URL)
     url = settings.load().database_url
