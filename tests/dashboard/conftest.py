@@ -49,7 +49,8 @@ def pg_template(tmp_path_factory):
     Named after HUIYING_TEST_DATABASE_URL's database, so parallel runs with their own names
     never share one.
     """
-    _, name = _pg_admin(PG_URL)
+    connection, name = _pg_admin(PG_URL)
+    connection.close()  # only the name is wanted here
     template = f"{name}_template"
     _recreate(template)
     parts = urlsplit(PG_URL)
@@ -80,7 +81,8 @@ def database_url(request, tmp_path, monkeypatch, migrated_sqlite):
         engine_for(url).dispose()
         return
     template = request.getfixturevalue("pg_template")
-    _, name = _pg_admin(PG_URL)
+    connection, name = _pg_admin(PG_URL)
+    connection.close()  # only the name is wanted here
     _recreate(name, template)
     monkeypatch.setenv("HUIYING_DATABASE_URL", PG_URL)
     url = settings.load().database_url
