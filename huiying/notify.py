@@ -46,7 +46,7 @@ from huiying.models import (
 )
 from huiying.settings import Settings
 from huiying.trends import hot_words_of_period
-from huiying.workflow import DONE_STATUSES, awaiting_answer, overdue
+from huiying.workflow import DONE_STATUSES, awaiting_answer, overdue, work_calendar
 
 log = logging.getLogger(__name__)
 
@@ -191,10 +191,11 @@ def _briefing(settings: Settings, people: _Recipients, text: _Texts, now: dateti
                 partial(text.brief, day))
 
 
-def first_working_day(year: int, month: int) -> tuple[date, bool]:
-    """The first working day of the month by the working-day calendar, and whether the calendar
-    knew it; a month the calendar does not cover falls back to its first day (the email says so)."""
-    calendar, day = WorkCalendar(), date(year, month, 1)
+def first_working_day(year: int, month: int, calendar: WorkCalendar) -> tuple[date, bool]:
+    """The first working day of the month by the installation's working-day calendar (with the
+    admin's overrides), and whether it knew it; a month it does not cover falls back to its
+    first day (the email says so)."""
+    day = date(year, month, 1)
     try:
         while not calendar.is_workday(day):
             day += timedelta(days=1)
@@ -207,7 +208,7 @@ def _monthly_report(settings: Settings, people: _Recipients, text: _Texts, now: 
     """From settings.brief_hour of the month's first working day on: last month's report, once.
     Later days of the month still send it (the service may have been down that morning)."""
     local = now.astimezone(text.zone)
-    first, _known = first_working_day(local.year, local.month)
+    first, _known = first_working_day(local.year, local.month, work_calendar(text.session))
     if local.date() < first or (local.date() == first and local.hour < settings.brief_hour):
         return
     month = previous_month(local.date())
@@ -399,8 +400,8 @@ class _Texts:
         on_time = "—" if figures.on_time_rate is None else f"{figures.on_time_rate:.1%}"
         median = "—" if figures.median_response_hours is None else f"{figures.median_response_hours:.1f} 小时"
         label = f"{month.year}年{month.month}月"
-        first, known = first_working_day(self.now.astimezone(self.zone).year,
-                                         self.now.astimezone(self.zone).month)
+        local = self.now.astimezone(self.zone)
+        first, known = first_working_day(local.year, local.month, work_calendar(self.session))
         lead = f"{self.settings.bureau_name}{label}回应月报已生成，详见附件《{file_name(report, 'xlsx')}》。"
         if not known:
             lead += f"\n（工作日历未覆盖 {first.year} 年，本月报于当月 1 日发送。）"

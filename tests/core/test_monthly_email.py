@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from huiying import settings as settings_module
+from huiying.clocks import WorkCalendar
 from huiying.db import session_scope
 from huiying.models import Notification
 from huiying.monthly_export import MEDIA_TYPES
@@ -44,12 +45,16 @@ def press_office(url, monkeypatch):
     return replace(settings_module.load(), brief_hour=8)
 
 
-def test_first_working_day_follows_the_official_calendar():
-    assert first_working_day(2026, 11) == (datetime(2026, 11, 2).date(), True)  # the 1st is a Sunday
-    assert first_working_day(2026, 10) == (datetime(2026, 10, 8).date(), True)  # 国庆 1–7 October
-    assert first_working_day(2026, 12) == (datetime(2026, 12, 1).date(), True)
+def test_first_working_day_follows_the_official_calendar_and_the_overrides():
+    official = WorkCalendar()
+    assert first_working_day(2026, 11, official) == (datetime(2026, 11, 2).date(), True)  # the 1st: Sunday
+    assert first_working_day(2026, 10, official) == (datetime(2026, 10, 8).date(), True)  # 国庆 1–7 October
+    assert first_working_day(2026, 12, official) == (datetime(2026, 12, 1).date(), True)
+    # A local day off the admin entered moves it on.
+    local = WorkCalendar({datetime(2026, 12, 1).date(): False})
+    assert first_working_day(2026, 12, local) == (datetime(2026, 12, 2).date(), True)
     # A year chinesecalendar does not know: the 1st, and the caller is told the calendar is missing.
-    assert first_working_day(2099, 3) == (datetime(2099, 3, 1).date(), False)
+    assert first_working_day(2099, 3, official) == (datetime(2099, 3, 1).date(), False)
 
 
 def test_the_monthly_report_is_mailed_once_on_the_first_working_day(database, monkeypatch, smtp_server):
