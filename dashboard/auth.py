@@ -171,5 +171,5 @@ def password():
             # Other sessions of this account end (their key changed); this one carries on.
             login_user(Account.from_user(user))
             flash(_("密码已修改；其他设备上的登录已失效。"), "success")
-            return redirect(url_for("cases.index"))
+            return redirect(url_for("index"))
     return render_template("auth/password.html", form=form, min_length=MIN_PASSWORD)

@@ -73,7 +73,7 @@ def test_admin_adds_a_department_user(client, auth, db):
     assert event.actor.username == "admin" and "wang" in event.summary
     assert "wang-password-1" not in str(event.data)
     auth.logout()
-    assert auth.login("wang", "wang-password-1").location == "/cases/"
+    assert auth.login("wang", "wang-password-1").location == "/"
 
 
 @pytest.mark.parametrize(("fields", "message"), [
@@ -110,7 +110,7 @@ def test_generated_password_is_shown_once_and_works(client, auth, db):
     assert password not in client.get("/admin/users/").text  # only once
     assert password not in str([e.data for e in audit_events(db)])
     auth.logout()
-    assert auth.login("zhao", password).location == "/cases/"
+    assert auth.login("zhao", password).location == "/"
 
 
 def test_admin_edits_role_department_and_email(client, auth, db, users):
@@ -191,7 +191,7 @@ def test_admin_resets_a_password(app, client, auth, db, users):
     assert response.status_code == 302
     assert other.get("/cases/").status_code == 302  # the session made with the old password ended
     assert AuthActions(other).login("jichu", PASSWORD).status_code == 200
-    assert AuthActions(other).login("jichu", "jichu-new-password").location == "/cases/"
+    assert AuthActions(other).login("jichu", "jichu-new-password").location == "/"
     assert [e.action for e in audit_events(db, "user")][-1] == "user.reset_password"
 
 
@@ -216,14 +216,14 @@ def test_everyone_changes_their_own_password(app, client, auth, db, users):
     assert not [e for e in audit_events(db) if e.action == "user.change_password"]
     response = post_form(client, "/auth/password", current=PASSWORD, new="jichu-password-2",
                          again="jichu-password-2")
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.location == "/"
     assert client.get("/cases/").status_code == 200  # this session carries on
     assert second.get("/cases/").status_code == 302  # the other one ended
     [event] = [e for e in audit_events(db) if e.action == "user.change_password"]
     assert event.actor.username == "jichu"
     auth.logout()
     assert auth.login("jichu", PASSWORD).status_code == 200
-    assert auth.login("jichu", "jichu-password-2").location == "/cases/"
+    assert auth.login("jichu", "jichu-password-2").location == "/"
 
 
 def test_login_page_points_to_the_password_page(client):
