@@ -216,7 +216,7 @@ def test_everyone_changes_their_own_password(app, client, auth, db, users):
     assert not [e for e in audit_events(db) if e.action == "user.change_password"]
     response = post_form(client, "/auth/password", current=PASSWORD, new="jichu-password-2",
                          again="jichu-password-2")
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.location == "/"
     assert client.get("/cases/").status_code == 200  # this session carries on
     assert second.get("/cases/").status_code == 302  # the other one ended
     [event] = [e for e in audit_events(db) if e.action == "user.change_password"]
