@@ -92,7 +92,12 @@ def reclassify_topics() -> dict[str, int]:
         summary = reclassify_stored_topics(session, router=installation_router(settings.data_dir))
     log.info("topics re-classified: %s", summary)
     if summary["comments_reanalysed"]:
-        sweep_unprocessed()  # the comments a new topic word made relevant become cases now
+        # The comments a new topic word made relevant become cases now, without waiting for
+        # the sweep's grace period (processing skips what is already done, so nothing doubles).
+        with session_scope(settings.database_url) as session:
+            ids = unprocessed_ids(session)
+        for start in range(0, len(ids), BATCH):
+            process_comments.delay(ids[start:start + BATCH])
     return summary
 
 

@@ -202,6 +202,7 @@ def cases(db):
     # would open as already replied): these cases are still to be worked.
     for key, comment in comments.items():
         comment.official_reply = SAMPLES[key].official_reply
+    db.commit()  # before the refresh below, which would drop the unsaved replies
     found = {}
     for key, comment in comments.items():
         db.refresh(comment)

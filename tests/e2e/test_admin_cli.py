@@ -11,7 +11,7 @@ from tests.conftest import huiying, use_env, write_demo_source
 def test_first_start_points_to_the_password_page_and_passwd_sets_one(embedded_env, monkeypatch):
     env = {k: v for k, v in embedded_env.items() if k != "HUIYING_ADMIN_PASSWORD"}
     first = huiying("db", "upgrade", env=env)
-    assert "password '" in first.stdout and "change it after logging in, at /auth/password" in first.stdout
+    assert "password '" in first.stderr and "change it after logging in, at /auth/password" in first.stderr
 
     short = huiying("users", "passwd", "admin", env={**env, "HUIYING_NEW_PASSWORD": "short"}, check=False)
     assert short.returncode == 2 and "at least 10 characters" in short.stderr

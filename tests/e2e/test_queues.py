@@ -37,6 +37,7 @@ def slow_site():
     yield f"http://127.0.0.1:{server.server_address[1]}", release, asked
     release.set()
     server.shutdown()
+    server.server_close()  # the listening socket, and the handler threads' sockets once done
 
 
 def send(env, task):

@@ -42,7 +42,8 @@ def test_run_serves_the_demo_and_stops_cleanly(embedded_env, tmp_path):
             # One worker per queue (docs/operations.md, "Workers and queues").
             commands = {f"worker --queues {queue} --concurrency {n}" for queue, n in
                         (("analysis", 2), ("crawl", 1), ("mail", 1))}
-            assert all(_child_pid(process.pid, command) for command in commands)
+            missing = [command for command in commands if not _child_pid(process.pid, command)]
+            assert not missing, (missing, _children(process.pid), _read(log))
             # A child that dies is started again.
             analysis = "worker --queues analysis --concurrency 2"
             worker = _child_pid(process.pid, analysis)
@@ -71,10 +72,13 @@ def _read(log) -> str:
     return log.read().decode(errors="replace")
 
 
+def _children(parent: int) -> str:
+    return subprocess.run(["ps", "-ww", "-o", "pid=,args=", "--ppid", str(parent)],
+                          capture_output=True, text=True).stdout
+
+
 def _child_pid(parent: int, command: str) -> int | None:
-    listing = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(parent)],
-                             capture_output=True, text=True).stdout
-    for line in listing.splitlines():
+    for line in _children(parent).splitlines():
         pid, args = line.strip().split(" ", 1)
         if args.endswith(f"-m huiying {command}"):
             return int(pid)
