@@ -23,13 +23,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         DATABASE_URL=settings.database_url,
         TIMEZONE=settings.timezone,
         PRODUCTION=settings.production,
+        HTTPS=settings.https,
         BOOTSTRAP_SERVE_LOCAL=True,  # government intranets often cannot reach a CDN
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.production,
+        SESSION_COOKIE_SECURE=settings.https,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
-        REMEMBER_COOKIE_SECURE=settings.production,
+        REMEMBER_COOKIE_SECURE=settings.https,
         CASES_PER_PAGE=25,
         HUIYING_SETTINGS=settings,
         # Login attempts are counted where every web process sees them (Redis in production).

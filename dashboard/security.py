@@ -47,12 +47,12 @@ def _error_page(code: int, message):
 
 def init_app(app: Flask) -> None:
     """Call after the blueprints are registered: the login view gets its rate limit here."""
-    production = bool(app.config.get("PRODUCTION"))
+    https = bool(app.config.get("HTTPS"))
     Talisman(
         app,
         force_https=False,  # nginx redirects to HTTPS; health checks may come over HTTP
-        strict_transport_security=production,
-        session_cookie_secure=production,
+        strict_transport_security=https,
+        session_cookie_secure=https,
         content_security_policy=CSP,
         frame_options="DENY",
         referrer_policy="strict-origin-when-cross-origin",

@@ -116,6 +116,15 @@ class Settings:
     def broker_dir(self) -> Path:
         return self.data_dir / "broker"
 
+    @property
+    def https(self) -> bool:
+        """Readers reach the dashboard over HTTPS: cookies are then sent over HTTPS only.
+
+        Read from the address, not from production mode: a county intranet may serve production
+        over plain http://, where a Secure cookie would never come back and nobody could log in.
+        """
+        return urlsplit(self.base_url).scheme == "https"
+
 
 def mask_url(url: str) -> str:
     parts = urlsplit(url)

@@ -221,6 +221,9 @@ def web(host: str | None, port: int | None) -> None:
     settings = _database()
     host, port = host or settings.web_host, port or settings.web_port
     click.echo(f"dashboard: http://{host}:{port}/")
+    if settings.production and not settings.https:
+        click.echo(f"note: HUIYING_BASE_URL is {settings.base_url}: session cookies are sent over plain "
+                   "HTTP; set an https:// address once the site is served over HTTPS.", err=True)
     # Behind the nginx of deploy/: trust its X-Forwarded-* headers from loopback only.
     serve(create_app(), host=host, port=port, threads=8, ident="huiying",
           trusted_proxy="127.0.0.1", trusted_proxy_count=1,

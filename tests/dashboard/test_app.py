@@ -1,10 +1,17 @@
 """Factory, security headers, health check."""
 
+import socket
+import threading
+from http.cookiejar import CookieJar
+from urllib.parse import urlencode
+from urllib.request import HTTPCookieProcessor, build_opener
+
 import pytest
+from werkzeug.serving import make_server
 
 from dashboard import create_app
 
-from .conftest import PG_URL
+from .conftest import ADMIN_PASSWORD, PG_URL, csrf_token
 
 
 def test_postgresql_run_configured():
@@ -39,14 +46,51 @@ def test_session_cookie_flags(client, auth):
     assert "Secure" not in cookie  # not production
 
 
-def test_production_cookies_are_secure(database_url, monkeypatch):
+def test_https_address_makes_cookies_secure(database_url, monkeypatch):
     monkeypatch.setenv("HUIYING_ENV", "production")
     monkeypatch.setenv("HUIYING_SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("HUIYING_BASE_URL", "https://yq.example.gov.cn")
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True
     assert "Strict-Transport-Security" not in app.test_client().get("/healthz").headers
     secure = app.test_client().get("/healthz", base_url="https://huiying.example")
     assert "Strict-Transport-Security" in secure.headers
+
+
+def _non_loopback_address() -> str:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.254", 9))  # no packet is sent: this only picks the outgoing interface
+        address = probe.getsockname()[0]
+    if address.startswith("127."):
+        pytest.skip("this machine has no non-loopback IPv4 address")
+    return address
+
+
+def test_production_login_over_plain_http_on_an_intranet_address(database_url, monkeypatch):
+    """A county intranet serving production over http://: a Secure cookie would never come back."""
+    address = _non_loopback_address()
+    monkeypatch.setenv("HUIYING_ENV", "production")
+    monkeypatch.setenv("HUIYING_SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("HUIYING_BASE_URL", f"http://{address}")
+    server = make_server(address, 0, create_app(), threaded=True)
+    base = f"http://{address}:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        # http.cookiejar is a real client: it never sends a Secure cookie over plain HTTP.
+        browser = build_opener(HTTPCookieProcessor(CookieJar()))
+        with browser.open(f"{base}/auth/login") as response:
+            token = csrf_token(response.read().decode())
+        form = urlencode({"csrf_token": token, "username": "admin", "password": ADMIN_PASSWORD})
+        with browser.open(f"{base}/auth/login", data=form.encode()) as response:
+            assert "Secure" not in (response.headers.get("Set-Cookie") or "")
+        with browser.open(f"{base}/cases/") as response:
+            assert response.url == f"{base}/cases/"  # not sent back to the login page
+            assert 'action="/auth/logout"' in response.read().decode()
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_assets_are_local(client):
