@@ -61,6 +61,16 @@ def calendar_add(first: str | None, last: str | None, kind: str | None, note: st
         else:
             working = {"holiday": False, "workday": True, "official": None}[kind]
             summary = {"days": add_overrides(session, days, working, note, cli_author())}
+        from huiying.audit import record
+
+        if notice_file is not None:
+            record(session, None, "calendar.notice", "calendar", notice.year,
+                   f"录入 {notice.year} 年节假日安排（命令行 {cli_author()}）", dict(summary))
+        else:
+            record(session, None, "calendar.days", "calendar", days[0].isoformat(),
+                   f"工作日历 {days[0].isoformat()}–{days[-1].isoformat()} 设为 {kind}"
+                   f"（命令行 {cli_author()}）",
+                   {"first": days[0].isoformat(), "last": days[-1].isoformat(), "kind": kind, "note": note})
         summary["cases_given_due_times"] = start_waiting_clocks(session, settings.timezone)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False))

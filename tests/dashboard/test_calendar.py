@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from huiying.cases import process_comments
-from huiying.models import CalendarNotice, CalendarOverride, Case, Comment, Source
+from huiying.models import AuditEvent, CalendarNotice, CalendarOverride, Case, Comment, Source
 from huiying.sources import IMPORT_KIND
 
 from .conftest import PASSWORD, csrf_token
@@ -95,6 +95,12 @@ def test_one_day_off_then_back_to_the_official_calendar(client, auth, db):
     in_force = client.get("/admin/calendar/").text.split("calendar-days", 1)[1].split("calendar-history")[0]
     assert "2026-12-28" in in_force and "2026-12-29" not in in_force
     assert db.scalar(select(CalendarOverride).order_by(CalendarOverride.id.desc())).is_working_day is None
+    events = db.scalars(select(AuditEvent).where(AuditEvent.target_kind == "calendar")
+                        .order_by(AuditEvent.id)).all()
+    assert [(e.action, e.data["first"], e.data["last"], e.data["kind"]) for e in events] == [
+        ("calendar.days", "2026-12-28", "2026-12-29", "holiday"),
+        ("calendar.days", "2026-12-29", "2026-12-29", "official")]
+    assert "2026-12-28–2026-12-29" in client.get("/admin/audit/").text
 
 
 @pytest.mark.parametrize(("url", "fields", "sentence"), [
