@@ -19,13 +19,14 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from dashboard.db import get_db
 from dashboard.permissions import MANAGE_CALENDAR, require_roles
-from huiying.audit import record
 from huiying.models import utcnow
 from huiying.workdays import (
     NOTE_CHARS,
     CalendarError,
     Notice,
     add_overrides,
+    audit_days,
+    audit_notice,
     calendar_rows,
     check_notice,
     coverage,
@@ -106,11 +107,8 @@ def add_days():
         else:
             db = get_db()
             add_overrides(db, days, KINDS[form.kind.data], form.note.data or "", current_user.username)
-            # A calendar change moves every due time, so who made it belongs in the audit log.
-            record(db, current_user.id, "calendar.days", "calendar", days[0].isoformat(),
-                   f"工作日历 {days[0].isoformat()}–{days[-1].isoformat()} 设为 {form.kind.data}",
-                   {"first": days[0].isoformat(), "last": days[-1].isoformat(), "kind": form.kind.data,
-                    "note": form.note.data or ""})
+            audit_days(db, current_user.id, current_user.username, days, KINDS[form.kind.data],
+                       form.note.data or "")
             started = start_waiting_clocks(db, current_app.config["TIMEZONE"])
             db.commit()
             _flash_saved(_("已保存 %(n)s 天的工作日历设置。", n=len(days)), started)
@@ -133,8 +131,7 @@ def add_notice():
         else:
             db = get_db()
             summary = enter_notice(db, notice, current_user.username)
-            record(db, current_user.id, "calendar.notice", "calendar", notice.year,
-                   f"录入 {notice.year} 年节假日安排", dict(summary))
+            audit_notice(db, current_user.id, current_user.username, summary)
             started = start_waiting_clocks(db, current_app.config["TIMEZONE"])
             db.commit()
             _flash_saved(_("已录入 %(year)s 年节假日安排：放假 %(holidays)s 天，调休上班 %(workdays)s 天。",

@@ -113,6 +113,28 @@ def add_overrides(session: Session, days: Iterable[date], working: bool | None, 
     return len(rows)
 
 
+WORKING_LABELS = {False: "放假", True: "上班", None: "按官方日历"}
+
+
+def audit_days(session: Session, actor_id: int | None, author: str, days: list[date],
+               working: bool | None, note: str) -> None:
+    """A calendar change moves every due time after it: who made it belongs in the audit log."""
+    from huiying.audit import record  # the audit log reads the models only; kept local like waiting_cases
+
+    first, last = days[0].isoformat(), days[-1].isoformat()
+    record(session, actor_id, "calendar.days", "calendar", first,
+           f"{author}：{first} 至 {last} 设为{WORKING_LABELS[working]}",
+           {"first": first, "last": last, "working": working, "note": note, "author": author})
+
+
+def audit_notice(session: Session, actor_id: int | None, author: str, summary: dict[str, int]) -> None:
+    from huiying.audit import record
+
+    record(session, actor_id, "calendar.notice", "calendar", summary["year"],
+           f"{author}：录入 {summary['year']} 年节假日安排（放假 {summary['holidays']} 天，"
+           f"调休上班 {summary['workdays']} 天）", {**summary, "author": author})
+
+
 # --- a year's notice from a file ---------------------------------------------------------------
 
 @dataclass

@@ -34,6 +34,8 @@ def calendar_add(first: str | None, last: str | None, kind: str | None, note: st
     from huiying.errors import InputError
     from huiying.workdays import (
         add_overrides,
+        audit_days,
+        audit_notice,
         cli_author,
         days_between,
         enter_notice,
@@ -58,19 +60,11 @@ def calendar_add(first: str | None, last: str | None, kind: str | None, note: st
     with session_scope(settings.database_url) as session:
         if notice_file is not None:
             summary = enter_notice(session, notice, cli_author())
+            audit_notice(session, None, f"命令行 {cli_author()}", summary)
         else:
             working = {"holiday": False, "workday": True, "official": None}[kind]
             summary = {"days": add_overrides(session, days, working, note, cli_author())}
-        from huiying.audit import record
-
-        if notice_file is not None:
-            record(session, None, "calendar.notice", "calendar", notice.year,
-                   f"录入 {notice.year} 年节假日安排（命令行 {cli_author()}）", dict(summary))
-        else:
-            record(session, None, "calendar.days", "calendar", days[0].isoformat(),
-                   f"工作日历 {days[0].isoformat()}–{days[-1].isoformat()} 设为 {kind}"
-                   f"（命令行 {cli_author()}）",
-                   {"first": days[0].isoformat(), "last": days[-1].isoformat(), "kind": kind, "note": note})
+            audit_days(session, None, f"命令行 {cli_author()}", days, working, note)
         summary["cases_given_due_times"] = start_waiting_clocks(session, settings.timezone)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False))

@@ -4,9 +4,11 @@ import json
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 
 from huiying.db import session_scope
 from huiying.errors import InputError
+from huiying.models import AuditEvent
 from huiying.workdays import (
     add_overrides,
     calendar_rows,
@@ -117,6 +119,14 @@ def test_the_command_line_from_a_failing_december_clock_to_an_entered_notice(tmp
     assert len(days) == 15 and days["2027-01-05"]["note"] == "停课"
     assert days["2027-01-05"]["created_by"].startswith("cli")
     plain = huiying("calendar", "list", "--year", "2027", env=env).stdout
+    database = f"sqlite:///{tmp_path / 'data' / 'huiying.sqlite3'}"
+    with session_scope(database) as session:
+        audited = session.scalars(select(AuditEvent).where(AuditEvent.target_kind == "calendar")
+                                  .order_by(AuditEvent.id)).all()
+        assert [(e.action, e.actor_id) for e in audited] == [
+            ("calendar.notice", None), ("calendar.days", None)]
+        assert audited[0].summary.startswith("命令行 cli") and "2027 年节假日安排" in audited[0].summary
+        assert audited[1].data["first"] == "2027-01-04" and audited[1].data["working"] is False
     assert "2027: covered by the entered notice" in plain
 
     for args, sentence in [

@@ -97,10 +97,11 @@ def test_one_day_off_then_back_to_the_official_calendar(client, auth, db):
     assert db.scalar(select(CalendarOverride).order_by(CalendarOverride.id.desc())).is_working_day is None
     events = db.scalars(select(AuditEvent).where(AuditEvent.target_kind == "calendar")
                         .order_by(AuditEvent.id)).all()
-    assert [(e.action, e.data["first"], e.data["last"], e.data["kind"]) for e in events] == [
-        ("calendar.days", "2026-12-28", "2026-12-29", "holiday"),
-        ("calendar.days", "2026-12-29", "2026-12-29", "official")]
-    assert "2026-12-28–2026-12-29" in client.get("/admin/audit/").text
+    assert [(e.action, e.data["first"], e.data["last"], e.data["working"]) for e in events] == [
+        ("calendar.days", "2026-12-28", "2026-12-29", False),
+        ("calendar.days", "2026-12-29", "2026-12-29", None)]
+    assert all(e.actor_id is not None for e in events)
+    assert "2026-12-28 至 2026-12-29 设为放假" in client.get("/admin/audit/").text
 
 
 @pytest.mark.parametrize(("url", "fields", "sentence"), [
