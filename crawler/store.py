@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from crawler.dates import parse_site_time
 from crawler.items import CommentItem
 from huiying.db import session_scope
 from huiying.models import CrawlError, Source, utcnow
 from huiying.sources import SourceConfig
-from huiying.store import CommentData, parse_time, upsert_comment
+from huiying.store import CommentData, upsert_comment
 
 ENQUEUE_EVERY = 50
 
@@ -44,10 +45,16 @@ class Store:
 
     def save(self, item: CommentItem) -> int | None:
         tz = self.config.timezone
+        fetched_at = utcnow()  # items are saved as they are parsed, moments after the fetch
+        times = {}
+        for name in ("published_at", "replied_at"):
+            text = getattr(item, name)
+            times[name] = parse_site_time(text, tz, fetched_at)
+            if text and times[name] is None:
+                # Kept empty and flagged: the crawl time would make an old post look new.
+                self.error(item.url, f"{name}: cannot read the date {text[:80]!r}")
         data = CommentData(external_id=item.external_id, title=item.title, body=item.body,
-                           url=item.url, author=item.author,
-                           published_at=parse_time(item.published_at, tz), reply=item.reply,
-                           replied_at=parse_time(item.replied_at, tz))
+                           url=item.url, author=item.author, reply=item.reply, **times)
         with session_scope(self.database_url) as session:
             outcome, comment = upsert_comment(session, self.source_id, data)
             setattr(self.stats, outcome, getattr(self.stats, outcome) + 1)
