@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -18,7 +17,6 @@ def test_run_serves_the_demo_and_stops_cleanly(embedded_env, tmp_path):
     with open(tmp_path / "run.log", "w+b") as log:  # read back while and after the process runs
         process = subprocess.Popen([sys.executable, "-m", "huiying", "run"], env=env,
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        started = time.monotonic()
         database = Path(embedded_env["HUIYING_DATA_DIR"]) / "huiying.sqlite3"
 
         def cases() -> int:
@@ -35,7 +33,6 @@ def test_run_serves_the_demo_and_stops_cleanly(embedded_env, tmp_path):
             # The dashboard announces itself once it answers; under load that may come later.
             wait_until(lambda: f"open http://127.0.0.1:{port}/" in _read(log), timeout=90,
                        message="the dashboard address was never printed")
-            assert time.monotonic() - started < 90
             output = _read(log)
             assert "admin" in output
 
