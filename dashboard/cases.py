@@ -30,6 +30,7 @@ from dashboard.bulk import bulk_form
 from dashboard.case_query import CaseQuery
 from dashboard.db import get_db
 from dashboard.filters import SENTIMENT_LABELS
+from dashboard.hot_words import recent_hot_words
 from dashboard.i18n import N_, severity_label, status_label
 from dashboard.permissions import (
     ALL_ROLES,
@@ -57,7 +58,6 @@ from huiying.models import (
     utcnow,
 )
 from huiying.monthly_export import MEDIA_TYPES
-from huiying.trends import hot_words_of_period
 from huiying.workflow import pending_extension
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -130,7 +130,7 @@ def index():
         sorts=[(value, _(label)) for value, label in case_query.SORTS.items()],
         bulk=bulk_form(db, current_user),
         # Words of everybody's comments: only for those who see every case.
-        hot_words=_hot_words(db, now) if sees_all else [],
+        hot_words=recent_hot_words(db, now) if sees_all else [],
     )
 
 
@@ -181,27 +181,6 @@ def export():
         "Content-Disposition": attachment(f"案件列表-{stamp}.xlsx", f"huiying-cases-{stamp}.xlsx"),
         "Cache-Control": "no-store",
     })
-
-
-HOT_WORDS_DAYS = 7
-HOT_WORDS_SHOWN = 10
-HOT_WORDS_REFRESH = 600  # seconds: segmenting a week of comments is not per-request work
-_hot_words_cache: dict[tuple[str, int], list[str]] = {}
-
-
-def _hot_words(db: Session, now: datetime) -> list[str]:
-    key = (current_app.config["DATABASE_URL"], int(now.timestamp()) // HOT_WORDS_REFRESH)
-    if key in _hot_words_cache:
-        return _hot_words_cache[key]
-    words = [item["word"] for item in
-             hot_words_of_period(db, now, days=HOT_WORDS_DAYS, top_k=HOT_WORDS_SHOWN)["words"]]
-    # An empty result is not kept: right after the start (or a quiet week) the first comments
-    # are analysed within a minute, and their words should show then, not ten minutes later.
-    # Computing "nothing" is cheap, as there is little to segment.
-    if words:
-        _hot_words_cache.clear()
-        _hot_words_cache[key] = words
-    return words
 
 
 @bp.get("/<int:case_id>")

@@ -17,9 +17,8 @@ from flask import Blueprint, Flask, current_app, jsonify, render_template, reque
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from dashboard.cases import HOT_WORDS_DAYS
-from dashboard.cases import _hot_words as recent_hot_words  # the case list's cached words
 from dashboard.db import get_db
+from dashboard.hot_words import HOT_WORDS_DAYS, recent_hot_words
 from dashboard.i18n import N_, severity_label, status_label
 from dashboard.permissions import ALL_ROLES, figures_department, require_roles
 from huiying import stats

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from dashboard import cases as cases_view
+from dashboard import hot_words as hot_words_view
 from huiying.models import Comment, Source, utcnow
 
 
@@ -15,7 +15,7 @@ def add_recent(db, *texts):
         db.add(Comment(source_id=source.id, external_id=f"w{n}", title=text, content_hash=f"w{n}",
                        text_norm=text, relevant=True, published_at=now - timedelta(hours=n + 1)))
     db.commit()
-    cases_view._hot_words_cache.clear()  # a new database: do not reuse another test's words
+    hot_words_view._hot_words_cache.clear()  # a new database: do not reuse another test's words
 
 
 def test_press_sees_hot_words_linking_to_a_search(client, auth, users, cases, db):
@@ -37,14 +37,14 @@ def test_department_users_do_not_see_everybodys_words(client, auth, users, cases
 
 
 def test_no_recent_comments_no_hot_words_line(client, auth, users, cases):
-    cases_view._hot_words_cache.clear()
+    hot_words_view._hot_words_cache.clear()
     auth.login("press", users["press"])
     assert "近7天热词" not in client.get("/cases/").text
 
 
 
 def test_an_empty_first_result_is_not_kept_for_ten_minutes(client, auth, users, cases, db):
-    cases_view._hot_words_cache.clear()
+    hot_words_view._hot_words_cache.clear()
     auth.login("press", users["press"])
     assert "近7天热词" not in client.get("/cases/").text  # just started: nothing analysed yet
     source = Source(name="first", title="首批", kind="board")
