@@ -24,6 +24,9 @@ SUMMARY_HEADERS = ["科室", "案件数", "需回应", "已回应", "回应率",
 DETAIL_HEADERS = ["案件编号", "标题", "科室", "状态", "严重程度", "主题", "首次发现", "立案时间",
                   "应回应时间", "回复时间", "是否按时", "回应时长（小时）", "计入需回应", "超期未回应",
                   "链接"]
+CHANNEL_HEADERS = ["渠道", "类型", "收到", "成为案件", "不相关", "未处理", "不予回应", "需回应", "已回应",
+                   "回应率", "回应时长中位数（小时）"]
+CHANNEL_TITLE = "各渠道收到与回应"
 # A cell starting with one of these is a formula to Excel (DESIGN.md "Spreadsheet safety").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -60,13 +63,30 @@ def summary_rows(report: MonthlyReport) -> list[list[Any]]:
     return [_summary_row(report.overall), *(_summary_row(f) for f in report.by_department)]
 
 
+def channel_rows(report: MonthlyReport) -> list[list[Any]]:
+    """One row per channel, the same counts as the JSON's "channels" block."""
+    rows = []
+    for c in report.channels:
+        median = c.median_response_hours
+        rows.append([safe_text(c.title or c.name), safe_text(c.kind), len(c.received), len(c.became_cases),
+                     len(c.not_relevant), len(c.unprocessed), len(c.not_to_answer), len(c.needing_answer),
+                     len(c.replied), c.response_rate, None if median is None else round(median, 1)])
+    return rows
+
+
 def to_csv(report: MonthlyReport) -> bytes:
-    """The department table in UTF-8 with a BOM, so that Excel reads the Chinese right."""
+    """The department table, then after an empty line the titled channel block, in UTF-8 with a
+    BOM so that Excel reads the Chinese right."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(SUMMARY_HEADERS)
     for row in summary_rows(report):
         writer.writerow(["" if v is None else f"{v:.1%}" if n in (4, 6) else v for n, v in enumerate(row)])
+    writer.writerow([])
+    writer.writerow([CHANNEL_TITLE])
+    writer.writerow(CHANNEL_HEADERS)
+    for row in channel_rows(report):
+        writer.writerow(["" if v is None else f"{v:.1%}" if n == 9 else v for n, v in enumerate(row)])
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -113,6 +133,11 @@ def to_xlsx(report: MonthlyReport, base_url: str | None = None, bureau: str = ""
         summary.cell(row, 1, note)
         row += 1
     _widths(summary, [16, 9, 9, 9, 9, 10, 9, 20, 22, 11], get_column_letter)
+
+    channel_sheet = book.create_sheet("渠道")
+    _table(channel_sheet, f"{heading} {CHANNEL_TITLE}", CHANNEL_HEADERS, channel_rows(report), bold,
+           formats={10: "0.0%", 11: "0.0"})
+    _widths(channel_sheet, [20, 10, 8, 10, 8, 8, 10, 8, 8, 9, 22], get_column_letter)
 
     detail = book.create_sheet("明细")
     rows = []

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from huiying.db import session_scope
 from huiying.models import Case
-from huiying.monthly_export import DETAIL_HEADERS, SUMMARY_HEADERS
+from huiying.monthly_export import CHANNEL_HEADERS, CHANNEL_TITLE, DETAIL_HEADERS, SUMMARY_HEADERS
 from tests.conftest import huiying
 from tests.core.test_figures import local, october
 
@@ -38,7 +38,7 @@ def test_xlsx_has_both_sheets_with_chinese_headers(october_env, tmp_path):
                      env=env)
     assert "8 cases of 2026-10" in result.stderr
     book = load_workbook(out)
-    assert book.sheetnames == ["汇总", "明细"]
+    assert book.sheetnames == ["汇总", "渠道", "明细"]
     summary, detail = book["汇总"], book["明细"]
     # Row 1: the title (the bureau of HUIYING_BUREAU_NAME, the month); row 2: the headers.
     assert summary["A1"].value == "云溪县教育体育局回应月报（2026年10月）" and summary["A1"].font.bold
@@ -79,7 +79,9 @@ def test_csv_is_utf8_with_bom_and_the_department_table(october_env, tmp_path):
     lines = raw.decode("utf-8-sig").splitlines()
     assert lines[0] == ",".join(SUMMARY_HEADERS)
     assert lines[1].startswith("全部,8,6,3,50.0%,2,66.7%,")
-    assert [line.split(",")[0] for line in lines[1:]][-1] == "未分派"
+    blank = lines.index("")
+    assert lines[blank - 1].split(",")[0] == "未分派"
+    assert lines[blank + 1] == CHANNEL_TITLE and lines[blank + 2] == ",".join(CHANNEL_HEADERS)
 
 
 def test_json_goes_to_stdout(october_env):
