@@ -250,8 +250,9 @@ def _store(session: Session, facts: list[_Fact], now: datetime) -> dict[str, int
         result = session.execute(insert(Notification).values(
             key=key, kind=fact.kind, recipient=recipient, subject=subject[:300], body=body,
             case_id=fact.case_id, status="pending", attempts=0, created_at=now,
-        ).on_conflict_do_nothing(index_elements=["key"]))
-        created[fact.kind] += result.rowcount
+        ).on_conflict_do_nothing(index_elements=["key"]).returning(Notification.id))
+        # rowcount of INSERT ... ON CONFLICT DO NOTHING is -1 on PostgreSQL: count the returned row.
+        created[fact.kind] += result.first() is not None
     return {str(kind): n for kind, n in created.items()}
 
 
