@@ -23,14 +23,13 @@ from sqlalchemy.orm import Session
 from huiying import annual_format as fmt
 from huiying.clocks import covered_years
 from huiying.errors import InputError
-from huiying.figures import NOT_TO_ANSWER
+from huiying.figures import CHANNEL_NAMES, NOT_TO_ANSWER, channel_name
 from huiying.masking import mask_text
 from huiying.models import AnnualInput, Case, CaseEvent, Comment, Severity, Source, utcnow
 from huiying.sources import IMPORT_KIND
 from huiying.workflow import SATISFACTION, Action
 
 # Channels by where the case's first comment came from: Source.kind, or an import's kind.
-CHANNEL_NAMES = {"board": "网上留言板", "hotline": "12345 热线", "mailbox": "信箱"}
 # 舆情 are what the public posts where anyone reads it (crawled sources); hotline and mailbox
 # requests are addressed to the bureau and run on working-day clocks instead.
 OPINION_CHANNELS = frozenset({"board"})
@@ -39,9 +38,6 @@ MAJOR_HOURS = (5, 24)  # major incidents: authoritative information within 5 h, 
 NOT_RECORDED = "未记录"
 MISSING = "未填报"
 
-
-def channel_name(channel: str) -> str:
-    return CHANNEL_NAMES.get(channel, "其他渠道" if channel == "unknown" else channel)
 
 
 def parse_year(text: str | int) -> int:

@@ -146,6 +146,14 @@ class Figures:
         }
 
 
+CHANNEL_NAMES = {"board": "网上留言板", "hotline": "12345 热线", "mailbox": "信箱"}
+
+
+def channel_name(channel: str) -> str:
+    """The Chinese name of a channel kind, as the reports print it."""
+    return CHANNEL_NAMES.get(channel, "其他渠道" if channel == "unknown" else channel)
+
+
 @dataclass(frozen=True)
 class ChannelFigures:
     """What one channel (a source: a board, the hotline import, a mailbox import) received in

@@ -11,7 +11,7 @@ import io
 import json
 from typing import Any
 
-from huiying.figures import Figures, MonthlyReport, case_link
+from huiying.figures import Figures, MonthlyReport, case_link, channel_name
 
 FORMATS = ("xlsx", "csv", "json")
 MEDIA_TYPES = {
@@ -68,9 +68,10 @@ def channel_rows(report: MonthlyReport) -> list[list[Any]]:
     rows = []
     for c in report.channels:
         median = c.median_response_hours
-        rows.append([safe_text(c.title or c.name), safe_text(c.kind), len(c.received), len(c.became_cases),
-                     len(c.not_relevant), len(c.unprocessed), len(c.not_to_answer), len(c.needing_answer),
-                     len(c.replied), c.response_rate, None if median is None else round(median, 1)])
+        rows.append([safe_text(c.title or c.name), safe_text(channel_name(c.kind)), len(c.received),
+                     len(c.became_cases), len(c.not_relevant), len(c.unprocessed), len(c.not_to_answer),
+                     len(c.needing_answer), len(c.replied), c.response_rate,
+                     None if median is None else round(median, 1)])
     return rows
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from openpyxl import load_workbook
 
 from huiying.cases import process_comments, unprocessed_ids
 from huiying.cli import cli
@@ -96,3 +97,24 @@ def test_every_month_of_the_imported_history_matches_the_csv(embedded_env, tmp_p
         assert channel["not_relevant"]["count"] == channel["unprocessed"]["count"] == 0
         assert channel["became_cases"]["count"] == want["received"]
     assert len(expected) > 50 and mismatches == []
+
+    # The leadership's files carry the same channel figures as the JSON (sheet 渠道, CSV block).
+    busiest = max(expected, key=lambda name: expected[name]["received"])
+    files = {}
+    for fmt in ("json", "xlsx", "csv"):
+        files[fmt] = tmp_path / f"monthly.{fmt}"
+        result = runner.invoke(cli, ["export", "monthly", "--month", busiest, "--format", fmt,
+                                     "--out", str(files[fmt])], env=embedded_env, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    channels = json.loads(files["json"].read_text("utf-8"))["channels"]
+    (channel,) = [c for c in channels if c["name"] == "hotline"]
+    want_row = [channel[what]["count"] for what in ("received", "became_cases", "not_relevant", "unprocessed",
+                                                    "not_to_answer", "needing_answer", "replied")]
+    sheet = load_workbook(files["xlsx"], read_only=True)["渠道"]
+    (xlsx_row,) = [row for row in sheet.iter_rows(values_only=True) if row[1] == "12345 热线"]
+    assert list(xlsx_row[2:9]) == want_row
+    assert xlsx_row[9] == pytest.approx(channel["response_rate"], abs=1e-4)
+    assert xlsx_row[10] == channel["median_response_hours"]
+    lines = list(csv.reader(files["csv"].read_text("utf-8-sig").splitlines()))
+    (csv_row,) = [row for row in lines[lines.index(["各渠道收到与回应"]):] if row[1:2] == ["12345 热线"]]
+    assert [int(v) for v in csv_row[2:9]] == want_row
