@@ -24,7 +24,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
@@ -473,6 +473,14 @@ def send_pending(session: Session, settings: Settings, now: datetime | None = No
         return result
     smtp: smtplib.SMTP | None = None
     tried: list[int] = []
+    if _outage_waiting(session, now) and session.scalar(_due_query(session, now).limit(1)) is None:
+        # Rows back off for minutes after an outage; probe the server so they go once it is back.
+        try:
+            smtp = connect(settings)
+        except (OSError, smtplib.SMTPException):
+            return result  # still down: a probe is not an attempt of any row
+        release(session, now, unreachable_only=True)
+        session.commit()
     try:
         while len(tried) < limit:
             query = _due_query(session, now)
@@ -490,11 +498,13 @@ def send_pending(session: Session, settings: Settings, now: datetime | None = No
             try:
                 if smtp is None:
                     smtp = connect(settings)
+                    # The server is back: what waited out the outage goes now, not after its backoff.
+                    release(session, now, unreachable_only=True)
             except (OSError, smtplib.SMTPException) as exc:
                 # No server, no mail: every due row counts one failed attempt and backs off.
                 others = _due_query(session, now).where(Notification.id != row.id).limit(limit - 1)
                 for waiting in [row, *session.scalars(others)]:
-                    result[_failed(waiting, exc, now)] += 1
+                    result[_failed(waiting, exc, now, prefix=UNREACHABLE)] += 1
                 session.commit()
                 break
             try:
@@ -540,9 +550,37 @@ def _due_query(session: Session, now: datetime):
     return query
 
 
-def _failed(row: Notification, exc: Exception, now: datetime) -> str:
+# Marks the rows that failed because the server could not be reached (not for their address).
+UNREACHABLE = "SMTP server unreachable: "
+
+
+def release(session: Session, now: datetime, unreachable_only: bool = False,
+            include_failed: bool = False) -> dict[str, int]:
+    """Make waiting rows due now; with `include_failed` also give up-for-good rows a new series
+    of attempts. Returns how many rows of each were released."""
+    waiting = (update(Notification)
+               .where(Notification.status == "pending", Notification.next_attempt_at > now)
+               .values(next_attempt_at=now))
+    if unreachable_only:
+        waiting = waiting.where(Notification.last_error.startswith(UNREACHABLE, autoescape=True))
+    released = {"waiting": session.execute(waiting.execution_options(synchronize_session=False)).rowcount}
+    if include_failed:
+        failed = (update(Notification).where(Notification.status == "failed")
+                  .values(status="pending", attempts=0, next_attempt_at=now)
+                  .execution_options(synchronize_session=False))
+        released["failed"] = session.execute(failed).rowcount
+    return released
+
+
+def _outage_waiting(session: Session, now: datetime) -> bool:
+    return session.scalar(select(Notification.id).where(
+        Notification.status == "pending", Notification.next_attempt_at > now,
+        Notification.last_error.startswith(UNREACHABLE, autoescape=True)).limit(1)) is not None
+
+
+def _failed(row: Notification, exc: Exception, now: datetime, prefix: str = "") -> str:
     row.attempts += 1
-    row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    row.last_error = f"{prefix}{type(exc).__name__}: {exc}"[:2000]
     permanent = isinstance(exc, smtplib.SMTPRecipientsRefused) and all(
         code >= 500 for code, _ in exc.recipients.values())
     if permanent or row.attempts >= MAX_ATTEMPTS:

@@ -409,6 +409,28 @@ def notify_run(as_json: bool) -> None:
     _emit(summary, as_json)
 
 
+@notify.command("retry")
+@click.option("--failed", "include_failed", is_flag=True,
+              help="Also send again the rows that failed for good (after six attempts or a refusal).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def notify_retry(include_failed: bool, as_json: bool) -> None:
+    """Send the waiting notifications now instead of after their backoff (e.g. after fixing SMTP):
+    rows released, then sent, retrying, failed, and still pending."""
+    from huiying.db import session_scope
+    from huiying.models import utcnow
+    from huiying.notify import counts, release, send_pending
+
+    settings = _database()
+    now = utcnow()
+    with session_scope(settings.database_url) as session:
+        released = release(session, now, include_failed=include_failed)
+        summary = {f"released_{kind}": n for kind, n in released.items()}
+        session.commit()
+        summary.update(send_pending(session, settings, now=now))
+        summary["pending"] = counts(session)["pending"]
+    _emit(summary, as_json)
+
+
 @notify.command("test")
 @click.argument("email")
 def notify_test(email: str) -> None:

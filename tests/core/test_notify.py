@@ -246,6 +246,59 @@ def test_failures_back_off_then_give_up(database, office, caplog):
     assert run_send(database, settings, now=now + timedelta(days=1))["failed"] == 0
 
 
+def test_after_an_outage_waiting_mail_goes_as_soon_as_the_server_is_back(database, office, smtp_server):
+    mailbox, port = smtp_server
+    process(database, ROUTINE)
+    run_scan(database, office)
+    down, up = smtp(office, free_port()), smtp(office, port)
+    now = utcnow()
+    count = len(rows(database))
+    assert run_send(database, down, now=now)["retrying"] == count
+    idle = {"sent": 0, "retrying": 0, "failed": 0, "skipped": 0}
+    # Still down half a minute later: the probe fails, and it counts as nobody's attempt.
+    assert run_send(database, down, now=now + timedelta(seconds=30)) == idle
+    assert {(n.attempts, n.status) for n in rows(database)} == {(1, "pending")}
+    # Back 40 s after the failure: the rows go now, not at their backoff (a minute after it).
+    assert run_send(database, up, now=now + timedelta(seconds=40)) == {**idle, "sent": count}
+    assert {n.status for n in rows(database)} == {"sent"} and mailbox.to(DEPARTMENT_MAIL)
+
+
+def test_a_failure_for_its_address_keeps_its_backoff_when_others_are_sent(database, office, smtp_server):
+    mailbox, port = smtp_server
+    process(database, ROUTINE)
+    run_scan(database, office)
+    with session_scope(database) as session:  # a temporary refusal: retried after its backoff
+        row = session.scalar(select(Notification).where(Notification.recipient == CLERK_MAIL))
+        row.attempts, row.last_error = 1, "SMTPRecipientsRefused: 450 mailbox busy"
+        row.next_attempt_at = utcnow() + timedelta(minutes=5)
+    run_send(database, smtp(office, port))
+    (waiting,) = [n for n in rows(database) if n.recipient == CLERK_MAIL]
+    assert waiting.status == "pending" and waiting.attempts == 1
+
+
+def test_notify_retry_sends_waiting_and_given_up_rows_now(database, office, smtp_server, tmp_path):
+    mailbox, port = smtp_server
+    env = clean_env(HUIYING_DATA_DIR=str(tmp_path), HUIYING_SMTP_HOST="127.0.0.1",
+                    HUIYING_SMTP_PORT=str(port), HUIYING_BASE_URL="https://yq.edu.example.cn/")
+    process(database, ROUTINE)
+    run_scan(database, office)
+    later = utcnow() + timedelta(hours=1)
+    with session_scope(database) as session:
+        waiting = session.scalars(select(Notification)).all()
+        for row in waiting:  # backing off after failures for their own reasons: not released by a send
+            row.attempts, row.last_error, row.next_attempt_at = 2, "SMTPDataError: 451 try later", later
+        given_up = next(row for row in waiting if row.recipient == DEPARTMENT_MAIL)
+        given_up.status, given_up.attempts, given_up.next_attempt_at = "failed", 6, None
+    count = len(waiting)
+
+    summary = last_json(huiying("notify", "retry", "--json", env=env).stdout)
+    assert summary["released_waiting"] == summary["sent"] == count - 1 and "released_failed" not in summary
+    assert mailbox.to(CLERK_MAIL) and not mailbox.to(DEPARTMENT_MAIL)
+    summary = last_json(huiying("notify", "retry", "--failed", "--json", env=env).stdout)
+    assert summary["released_failed"] == summary["sent"] == 1 and summary["pending"] == 0
+    assert mailbox.to(DEPARTMENT_MAIL)
+
+
 def test_a_refused_address_fails_at_once_and_the_others_are_sent(database, office, smtp_server):
     mailbox, port = smtp_server
     mailbox.reject.add(CLERK_MAIL)
