@@ -54,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         filters,
         health,
         i18n,
+        mail,
         overview,
         permissions,
         reports,
@@ -82,6 +83,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(departments.bp)
     app.register_blueprint(sources.bp)
     app.register_blueprint(audit.bp)
+    app.register_blueprint(mail.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(health.bp)
     overview.init_app(app)  # `/` (endpoint "index") and the panel's JSON

@@ -14,7 +14,7 @@ bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 KIND_LABELS = {"user": lazy_gettext("账号"), "department": lazy_gettext("科室"),
                "routing_rule": lazy_gettext("分办规则"), "source": lazy_gettext("来源"),
                "topic": lazy_gettext("主题"), "calendar": lazy_gettext("工作日调整"),
-               "case": lazy_gettext("案件")}
+               "case": lazy_gettext("案件"), "notification": lazy_gettext("邮件通知")}
 
 
 @bp.get("/")
