@@ -43,7 +43,8 @@ def test_leader_sees_the_figures_and_downloads_the_xlsx(client, auth, month_case
     assert disposition == ("attachment; filename=\"huiying-monthly-2026-10.xlsx\"; "
                            f"filename*=UTF-8''{quote('回应月报-2026-10.xlsx')}")
     book = load_workbook(io.BytesIO(download.data))
-    assert book.sheetnames == ["汇总", "明细"]
+    assert book.sheetnames == ["汇总", "渠道", "明细"]
+    assert book["渠道"]["A1"].value == "某县教育体育局回应月报（2026年10月） 各渠道收到与回应"
     assert book["汇总"]["A1"].value == "某县教育体育局回应月报（2026年10月）"  # HUIYING_BUREAU_NAME's default
     assert [c.value for c in book["汇总"][2]] == SUMMARY_HEADERS
     assert [c.value for c in book["汇总"][3]][:4] == ["全部", 7, 5, 3]
