@@ -24,11 +24,10 @@ from dashboard.auth import Account
 from dashboard.db import get_db
 from dashboard.filters import http_url
 from dashboard.i18n import N_
-from dashboard.masking import mask_name
+from dashboard.masking import name_mask_for, text_mask_for
 from dashboard.permissions import figures_department, get_visible_case_or_404
 from huiying import stats
 from huiying.figures import case_link
-from huiying.masking import mask_text
 from huiying.models import Case, CaseEvent, Comment, User, utcnow
 from huiying.users import hash_token
 
@@ -94,6 +93,15 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def mask_text(text: str | None, *, official: bool = False) -> str:
+    """Personal data masked unless the token's role may read it, as on the pages."""
+    return text_mask_for(g.api_user)(text, official=official)
+
+
+def mask_name(name: str | None) -> str:
+    return name_mask_for(g.api_user)(name)
+
+
 def _case(case: Case, clock: str | None) -> dict[str, Any]:
     base_url = current_app.config["HUIYING_SETTINGS"].base_url
     return {
@@ -127,7 +135,8 @@ def _comment(comment: Comment) -> dict[str, Any]:
         "author": mask_name(comment.author) if comment.author else None,
         "published_at": _iso(comment.published_at),
         "url": http_url(comment.url),
-        "official_reply": mask_text(comment.official_reply) if comment.official_reply else None,
+        "official_reply": (mask_text(comment.official_reply, official=True)
+                           if comment.official_reply else None),
         "replied_at": _iso(comment.replied_at),
         "sentiment": comment.sentiment_label,
         "topic": comment.topic,

@@ -5,7 +5,7 @@ escaped (huiying.monthly_export.safe_text), personal data masked (huiying.maskin
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,14 +30,15 @@ def _text(value: str | None) -> str:
     return safe_text(value or "")
 
 
-def _row(case: Case, clock: str | None, zone: ZoneInfo, base_url: str | None) -> list[Any]:
+def _row(case: Case, clock: str | None, zone: ZoneInfo, base_url: str | None,
+         mask: Callable[[str | None], str]) -> list[Any]:
     def local(value: datetime | None) -> datetime | None:
         return value.astimezone(zone).replace(tzinfo=None) if value else None  # Excel has no zones
 
     tickets = [c for c in case.comments if is_ticket(c)]
     channels = sorted({channel_of(c.source) for c in case.comments})
     return [
-        case.id, _text(mask_text(case.title)), case.status, case.severity, _text(case.topic),
+        case.id, _text(mask(case.title)), case.status, case.severity, _text(case.topic),
         _text(case.department.name if case.department else "未派单"), case.heat,
         SENTIMENT_LABELS.get(case.sentiment_label or "", ""),
         "、".join(CHANNELS.get(name, name) for name in channels),
@@ -50,8 +51,9 @@ def _row(case: Case, clock: str | None, zone: ZoneInfo, base_url: str | None) ->
 
 
 def to_xlsx(cases: Sequence[Case], clocks: dict[int, str], *, tz: str, base_url: str | None,
-            now: datetime, truncated: bool) -> bytes:
-    """`cases` need their department and comments (with sources) loaded."""
+            now: datetime, truncated: bool, mask: Callable[[str | None], str] = mask_text) -> bytes:
+    """`cases` need their department and comments (with sources) loaded; `mask` is the
+    reader's (personal data in clear only for a role that may see it)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -73,7 +75,7 @@ def to_xlsx(cases: Sequence[Case], clocks: dict[int, str], *, tz: str, base_url:
     sheet.append([header(name) for name in HEADERS])
     dated = [n for n, name in enumerate(HEADERS) if name in DATE_COLUMNS]
     for case in cases:
-        values: list[Any] = _row(case, clocks.get(case.id), zone, base_url)
+        values: list[Any] = _row(case, clocks.get(case.id), zone, base_url, mask)
         for n in dated:
             if values[n] is not None:
                 cell = WriteOnlyCell(sheet, value=values[n])

@@ -32,6 +32,7 @@ from dashboard.db import get_db
 from dashboard.filters import SENTIMENT_LABELS
 from dashboard.hot_words import recent_hot_words
 from dashboard.i18n import N_, severity_label, status_label
+from dashboard.masking import text_mask_for
 from dashboard.permissions import (
     ALL_ROLES,
     CORRECT_ANALYSIS,
@@ -175,7 +176,7 @@ def export():
     data = case_export.to_xlsx(
         rows[:case_export.EXPORT_LIMIT], case_query.clock_states(db, [c.id for c in rows], now),
         tz=current_app.config["TIMEZONE"], base_url=settings.base_url, now=now,
-        truncated=len(rows) > case_export.EXPORT_LIMIT)
+        truncated=len(rows) > case_export.EXPORT_LIMIT, mask=text_mask_for(current_user))
     stamp = now.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%Y%m%d-%H%M")
     return Response(data, mimetype=MEDIA_TYPES["xlsx"], headers={
         "Content-Disposition": attachment(f"案件列表-{stamp}.xlsx", f"huiying-cases-{stamp}.xlsx"),

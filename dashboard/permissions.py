@@ -4,7 +4,8 @@ Department users see the cases assigned to their department; admin, press office
 leaders see all. A case one may not see is reported as missing (404), never as forbidden.
 Only the admin edits the topic taxonomy, accounts, departments, routing rules, sources and the
 working-day calendar, reads the audit log and enters the annual report's figures that no case
-records (press conferences, tables 二 to 四); admin and press office correct the analysis; admin,
+records (press conferences, tables 二 to 四); admin and press office correct the analysis; only
+the press office reads personal data in clear (pages, exports, the API); admin,
 press office and leaders read the reports and the overview (the whole bureau's figures); a
 department user's home page shows its own department's cases and figures only.
 Acting on a case (the 办理 panel) follows huiying/workflow.py's rules table: leaders act on
@@ -35,6 +36,10 @@ ACT_ON_CASES = (Role.ADMIN, Role.PRESS, Role.DEPARTMENT)
 READ_REPORTS = (Role.ADMIN, Role.PRESS, Role.LEADER)  # the whole bureau's figures
 BUREAU_OVERVIEW = (Role.ADMIN, Role.PRESS, Role.LEADER)  # `/`: 舆情态势, else one's department
 ENTER_ANNUAL_INPUTS = (Role.ADMIN,)  # the annual report's cells only a person knows
+# Phone and ID numbers, email addresses and authors' names in clear: the press office calls
+# the public back. Everyone else (the IT admin, leaders, departments) reads them masked, and
+# emails are always masked since they leave the system.
+SEE_PERSONAL_DATA = (Role.PRESS,)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -113,6 +118,10 @@ def figures_department(user: Any) -> int | None:
     if user.role == Role.DEPARTMENT and user.department_id is not None:
         return user.department_id
     return NO_DEPARTMENT_ID
+
+
+def can_see_personal_data(user: Any) -> bool:
+    return user.is_authenticated and user.role in SEE_PERSONAL_DATA
 
 
 def can_enter_annual_inputs(user: Any) -> bool:

@@ -344,7 +344,7 @@ class _Texts:
         lead = (f"{self.local(event.at)} 有一件舆情案件派至贵单位办理，请及时签收，"
                 f"并于 {self.local(case.due_at)} 前回应。")
         if event.note:
-            lead += f"\n派单说明：{event.note}"
+            lead += f"\n派单说明：{mask_text(event.note)}"
         return (f"【回应】派单通知：{mask_text(case.title)}（{case.severity}）",
                 self.mail(department.name, lead, self.facts(case)))
 

@@ -89,6 +89,19 @@ def not_brief(mails):
     return [m for m in mails if "舆情日报" not in m["Subject"] and "回应月报" not in m["Subject"]]
 
 
+def test_every_form_of_personal_data_is_masked_in_subject_and_body(database, office):
+    from tests.dashboard.test_masking_outputs import ALL_CLEAR, FORMS
+
+    title = f"城关二小招生划片 家长联系方式 {ALL_CLEAR}"
+    process(database, (title, f"孩子明年上一年级，请联系 {ALL_CLEAR}。"))
+    run_scan(database, office)
+    (mail,) = [n for n in rows(database, "assign") if n.recipient == DEPARTMENT_MAIL]
+    for name, (clear, masked) in FORMS.items():
+        for part, text in (("subject", mail.subject), ("body", mail.body)):
+            assert clear not in text, f"{name} in clear in the {part}"
+            assert masked in text, f"{name} not masked as {masked!r} in the {part}"
+
+
 def test_assignment_and_alert_are_created_once(database, office):
     ids = process(database, ROUTINE, MAJOR)
     created = run_scan(database, office)
