@@ -20,7 +20,7 @@ from dashboard.permissions import ADMINISTER, require_roles
 from dashboard.refusals import message
 from huiying import users as accounts
 from huiying.errors import ChangeRefused
-from huiying.models import Department, Role, User
+from huiying.models import Department, Role, User, utcnow
 
 bp = Blueprint("accounts", __name__, url_prefix="/admin/users")
 
@@ -92,7 +92,8 @@ def _show_password_once(username: str, password: str):
 @require_roles(*ADMINISTER)
 def index():
     rows = get_db().scalars(select(User).options(joinedload(User.department)).order_by(User.id)).all()
-    return render_template("admin/users.html", users=rows, role_labels=ROLE_LABELS)
+    return render_template("admin/users.html", users=rows, role_labels=ROLE_LABELS, now=utcnow(),
+                           lock_after=accounts.LOCK_AFTER, lock_minutes=accounts.LOCK_MINUTES)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from functools import cache
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -12,8 +11,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
-from werkzeug.security import check_password_hash
 from wtforms import HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -21,14 +18,15 @@ from dashboard.db import get_db
 from dashboard.i18n import SESSION_KEY as LANGUAGE_KEY
 from dashboard.refusals import message
 from huiying.errors import ChangeRefused
-from huiying.models import User
+from huiying.models import User, utcnow
 from huiying.users import (
+    LOCK_MINUTES,
     MAX_PASSWORD,
     MIN_PASSWORD,
+    attempt_login,
     change_own_password,
-    hash_password,
+    end_sessions,
     session_key,
-    verify_password,
 )
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -41,12 +39,6 @@ login_manager.login_message_category = "warning"
 login_manager.session_protection = "strong"
 
 LOGIN_FAILED = lazy_gettext("用户名或密码错误")
-
-
-# Checked when the user does not exist, so both failures take as long (no name probing).
-@cache
-def _dummy_hash() -> str:
-    return hash_password("not-a-password")
 
 
 @dataclass(frozen=True)
@@ -118,14 +110,17 @@ def login():
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
         db = get_db()
-        user = db.scalar(select(User).where(User.username == form.username.data.strip()))
-        if user is None:
-            check_password_hash(_dummy_hash(), form.password.data)
-        elif verify_password(user, form.password.data):
+        attempt = attempt_login(db, form.username.data, form.password.data, utcnow())
+        db.commit()  # the count of failures, or its reset
+        if attempt.user is not None:
             _clear_session()  # no state from before the login survives it
-            login_user(Account.from_user(user))
+            login_user(Account.from_user(attempt.user))
             return redirect(safe_next(form.next.data) or url_for("index"))
-        flash(str(LOGIN_FAILED), "danger")
+        if attempt.locked_until is not None:
+            flash(_("该账号连续多次密码错误，已暂时锁定，请 %(minutes)d 分钟后再试，或请管理员重置密码。",
+                    minutes=LOCK_MINUTES), "danger")
+        else:
+            flash(str(LOGIN_FAILED), "danger")
     elif request.method == "POST":
         flash(str(LOGIN_FAILED), "danger")
     return render_template("auth/login.html", form=form)
@@ -134,6 +129,9 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    db = get_db()
+    end_sessions(db, current_user.id)  # a copied cookie stops working too, not just this one
+    db.commit()
     logout_user()
     _clear_session()
     flash(_("您已退出登录。"), "info")

@@ -21,6 +21,7 @@ CSP = {
     "frame-ancestors": "'none'",
 }
 LOGIN_LIMIT = "10 per minute"  # per client address: enough for typos, too few for guessing
+REDIS_TIMEOUTS = {"socket_connect_timeout": 1, "socket_timeout": 1}  # seconds
 STATIC_ENDPOINTS = {"static", "bootstrap.static"}
 API_PREFIX = "/api/"
 
@@ -58,10 +59,18 @@ def init_app(app: Flask) -> None:
         referrer_policy="strict-origin-when-cross-origin",
     )
     app.after_request(_no_store)
-    # One limiter per app, so that test apps do not share counters.
-    limiter = Limiter(get_remote_address, app=app, default_limits=[],
-                      storage_uri=app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
-    app.view_functions["auth.login"] = limiter.limit(LOGIN_LIMIT, methods=["POST"])(
+    # One limiter per app, so that test apps do not share counters. The counters live in the
+    # broker's Redis so every web process sees them; while Redis is down each process counts in
+    # its own memory (in_memory_fallback) instead of failing the login with a 500, and goes
+    # back to Redis when it answers. Short timeouts: a dead Redis must not hold the login.
+    storage_uri = app.config.get("RATELIMIT_STORAGE_URI", "memory://")
+    options = REDIS_TIMEOUTS if storage_uri.startswith("redis") else {}
+    limiter = Limiter(get_remote_address, app=app, default_limits=[], storage_uri=storage_uri,
+                      storage_options=options, in_memory_fallback_enabled=True)
+    # Only failed attempts count (a successful login redirects): an office behind one address
+    # where everyone logs in each morning is never shut out.
+    app.view_functions["auth.login"] = limiter.limit(
+        LOGIN_LIMIT, methods=["POST"], deduct_when=lambda response: response.status_code != 302)(
         app.view_functions["auth.login"])
     app.register_error_handler(CSRFError, _error_page(400, lazy_gettext("表单已失效，请刷新页面后重试。")))
     app.register_error_handler(429, _error_page(429, lazy_gettext("尝试次数过多，请一分钟后再试。")))

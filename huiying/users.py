@@ -10,8 +10,11 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -28,6 +31,11 @@ HASH_METHOD = "scrypt"
 # Letters (Chinese too), digits and . _ @ -: a name that survives a URL and an email line.
 USERNAME = re.compile(r"^[\w.@-]{1,80}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Per account, on top of the per-address limit of the login page: after LOCK_AFTER wrong
+# passwords in a row the account refuses every password for LOCK_MINUTES. A successful login
+# or a password reset starts the count again.
+LOCK_AFTER = 5
+LOCK_MINUTES = 15
 
 
 def hash_password(password: str) -> str:
@@ -170,6 +178,8 @@ def reset_password(session: Session, user_id: int, password: str, *,
     user = get_user(session, user_id)
     check_password_rule(password)
     user.password_hash = hash_password(password)
+    user.failed_logins = 0  # a reset also lifts a lockout
+    user.locked_until = None
     record(session, actor_id, "user.reset_password", "user", user.id, f"重置账号 {user.username} 的密码")
     session.flush()
     return user
@@ -196,8 +206,57 @@ def change_own_password(session: Session, user_id: int, current: str, new: str) 
 
 
 def session_key(user: User) -> str:
-    """Changes whenever the password does: a session made with the old one stops working."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+    """Changes whenever the password or the session version does (logout): a session made
+    before stops working, wherever a copy of its cookie is."""
+    material = f"{user.password_hash}:{user.session_version or 0}"
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """Logout: every session of the account ends, on every device (SQL increment, so two
+    logouts at once both count)."""
+    session.execute(update(User).where(User.id == user_id)
+                    .values(session_version=func.coalesce(User.session_version, 0) + 1))
+
+
+@dataclass(frozen=True)
+class Login:
+    """What a login attempt came to: the user, or why not (locked_until set while locked)."""
+
+    user: User | None
+    locked_until: datetime | None = None
+
+
+# Checked when the user does not exist, so both failures take as long (no name probing).
+@cache
+def _dummy_hash() -> str:
+    return hash_password("not-a-password")
+
+
+def attempt_login(session: Session, username: str, password: str, now: datetime) -> Login:
+    """Check a password and keep the account's count of failures; the caller commits."""
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    if user is None:
+        check_password_hash(_dummy_hash(), password)
+        return Login(None)
+    if user.locked_until is not None and user.locked_until > now:
+        return Login(None, user.locked_until)  # not counted: the lock runs from the 5th failure
+    if verify_password(user, password):
+        if user.failed_logins or user.locked_until:
+            user.failed_logins, user.locked_until = 0, None
+        return Login(user)
+    failures = session.scalar(
+        update(User).where(User.id == user.id)
+        .values(failed_logins=func.coalesce(User.failed_logins, 0) + 1)
+        .returning(User.failed_logins))
+    if failures >= LOCK_AFTER:
+        locked_until = now + timedelta(minutes=LOCK_MINUTES)
+        session.execute(update(User).where(User.id == user.id)
+                        .values(failed_logins=0, locked_until=locked_until))
+        record(session, None, "user.locked", "user", user.id,
+               f"账号 {user.username} 连续 {LOCK_AFTER} 次密码错误，锁定 {LOCK_MINUTES} 分钟")
+        return Login(None, locked_until)
+    return Login(None)
 
 
 def verify_password(user: User, password: str) -> bool:
