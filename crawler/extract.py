@@ -1,4 +1,5 @@
-"""Reading fields out of hostile pages: wrong encodings, scripts inside comments."""
+"""Reading fields out of hostile pages: scripts inside comments, endless nesting; wrong
+encodings are crawler/encoding.py's."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import re
 from typing import Any
 
 from parsel import Selector
+
+from crawler.encoding import UndecodablePage, decode_body  # noqa: F401 (the spiders' import)
 
 # Elements whose content a reader never sees.
 _HIDDEN = frozenset({"script", "style", "template"})
@@ -19,46 +22,23 @@ _BLOCKS = frozenset({
 })
 _SPACE = re.compile(r"[ \t\r\f\v\u3000\xa0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
-FALLBACK_ENCODINGS = ("utf-8", "gb18030", "big5")
 MAX_FIELD_CHARS = 200_000
 
 
-class UndecodablePage(ValueError):
-    pass
-
-
-def decode_body(body: bytes, declared: str | None, forced: str | None = None) -> str:
-    """Decode with the forced, then the declared encoding; fall back when they are wrong.
-
-    Many government sites declare UTF-8 and serve GBK (or the reverse); a page decoded with
-    the wrong codec is full of U+FFFD, so try the usual Chinese codecs strictly instead.
-    """
-    candidates = [e for e in (forced, declared) if e] + list(FALLBACK_ENCODINGS)
-    for encoding in dict.fromkeys(c.lower() for c in candidates):
-        if encoding in ("gbk", "gb2312"):
-            encoding = "gb18030"  # a superset: never fails where GBK would succeed
-        try:
-            return body.decode(encoding)
-        except (UnicodeDecodeError, LookupError):
-            continue
-    raise UndecodablePage(
-        f"the page is neither {declared or 'its declared encoding'} nor UTF-8, GB18030 or Big5"
-    )
-
-
-def text_of(selector: Selector, css: str | None) -> str:
-    """All visible text under the first node matching `css`, paragraphs kept as lines."""
+def text_of(selector: Selector, css: str | None, limit: int | None = MAX_FIELD_CHARS) -> str:
+    """All visible text under the first node matching `css`, paragraphs kept as lines, cut
+    at `limit` characters (None: uncut, for a caller that reports the cut)."""
     if not css:
         return ""
     if "::" in css:  # an explicit ::text or ::attr(...) selection
-        return " ".join(v.strip() for v in selector.css(css).getall() if v.strip())
+        return " ".join(v.strip() for v in selector.css(css).getall() if v.strip())[:limit]
     node = selector.css(css)
     if not node:
         return ""
     parts: list[str] = []
     _visible_text(node[0].root, parts)
     lines = (_SPACE.sub(" ", line).strip() for line in "".join(parts).split("\n"))
-    return _BLANK_LINES.sub("\n", "\n".join(lines)).strip()[:MAX_FIELD_CHARS]
+    return _BLANK_LINES.sub("\n", "\n".join(lines)).strip()[:limit]
 
 
 def _visible_text(root, parts: list[str]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
@@ -32,13 +32,23 @@ def crawl(configs: list[SourceConfig], database_url: str,
     return {name: store.stats for name, store in stores.items()}
 
 
-def crawl_to_items(config: SourceConfig, settings: dict | None = None) -> list[dict]:
-    """Crawl without storing (for `huiying crawl --source-file … --output`)."""
-    items: list[dict] = []
+@dataclass
+class Crawled:
+    """What a crawl without storing found: the items, and each page error as "url: reason"."""
+
+    items: list[dict] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def crawl_to_items(config: SourceConfig, settings: dict | None = None) -> Crawled:
+    """Crawl without storing (`huiying crawl --source-file`, `huiying sources check`)."""
+    crawled = Crawled()
     process = _process(settings)
     crawler = process.create_crawler(BoardSpider)
-    crawler.signals.connect(lambda item, **_: items.append(asdict(item)),
+    crawler.signals.connect(lambda item, **_: crawled.items.append(asdict(item)),
                             signal=signals.item_scraped, weak=False)
+    crawler.signals.connect(lambda spider, **_: crawled.errors.extend(spider.errors),
+                            signal=signals.spider_closed, weak=False)
     process.crawl(crawler, config=config)
     process.start()
-    return items
+    return crawled

@@ -15,6 +15,8 @@ SCRAPY_SETTINGS = {
     "DOWNLOAD_MAXSIZE": 8 * 1024 * 1024,  # a hostile huge page is cut off, not read
     "DOWNLOAD_WARNSIZE": 2 * 1024 * 1024,
     "RETRY_TIMES": 1,
+    "REDIRECT_MAX_TIMES": 10,
+    "DUPEFILTER_CLASS": "crawler.dupefilter.ReportingDupeFilter",  # redirect loops are errors
     "CLOSESPIDER_ERRORCOUNT": 50,
     "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 500},
     "LOG_LEVEL": "WARNING",

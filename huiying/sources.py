@@ -350,6 +350,7 @@ class CheckResult:
     error: str | None = None
     timed_out: bool = False
     stopped: bool = False  # the check stopped at CHECK_LIMIT comments: the page may have more
+    page_errors: tuple[str, ...] = ()  # "url: reason" of each page the check could not read
 
 
 def check_source_text(text: str, timeout: float = CHECK_TIMEOUT_SECONDS) -> CheckResult:
@@ -382,4 +383,5 @@ def check_source_text(text: str, timeout: float = CHECK_TIMEOUT_SECONDS) -> Chec
     except (ValueError, IndexError):
         return CheckResult(False, error="the check printed no result.")
     return CheckResult(True, items=result["items"], stopped=result["items"] >= CHECK_LIMIT,
-                       first=tuple((i["external_id"], i["title"]) for i in result["first"]))
+                       first=tuple((i["external_id"], i["title"]) for i in result["first"]),
+                       page_errors=tuple(result.get("errors", ())))

@@ -6,6 +6,7 @@ from typing import Any
 
 import scrapy
 from parsel import Selector
+from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
 
@@ -15,7 +16,7 @@ except ImportError:  # pragma: no cover - older Scrapy
     DownloadTimeoutError = TimeoutError
     DownloadConnectionRefusedError = ConnectionRefusedError
 
-from crawler.extract import UndecodablePage, decode_body, external_id, text_of
+from crawler.extract import MAX_FIELD_CHARS, UndecodablePage, decode_body, external_id, text_of
 from crawler.items import CommentItem
 from huiying.sources import SourceConfig
 
@@ -28,6 +29,7 @@ class BoardSpider(scrapy.Spider):
         self.config = config
         self.store = store  # crawler.store.Store, or None when crawling without storing
         self.pages_seen = 0
+        self.errors: list[str] = []  # "url: reason", also when nothing is stored
 
     async def start(self):
         for url in self.config.start_urls:
@@ -67,8 +69,8 @@ class BoardSpider(scrapy.Spider):
         detail = self.config.detail
         try:
             ident = external_id(response.url, detail.get("id", {}), selector)
-            title = text_of(selector, detail["title"])
-            body = text_of(selector, detail["body"])
+            title = self._field(response.url, selector, "title")
+            body = self._field(response.url, selector, "body")
         except Exception as exc:  # a hostile page must not stop the crawl
             self.record_error(response.url, f"could not read the page ({exc})")
             return
@@ -87,9 +89,18 @@ class BoardSpider(scrapy.Spider):
             body=body,
             author=text_of(selector, detail.get("author")) or None,
             published_at=text_of(selector, detail.get("published_at")) or None,
-            reply=text_of(selector, detail.get("reply")) or None,
+            reply=self._field(response.url, selector, "reply") or None,
             replied_at=text_of(selector, detail.get("replied_at")) or None,
         )
+
+    def _field(self, url: str, selector: Selector, name: str) -> str:
+        """A field's text, cut at MAX_FIELD_CHARS; a cut is recorded, never silent."""
+        text = text_of(selector, self.config.detail.get(name), limit=None)
+        if len(text) > MAX_FIELD_CHARS:
+            self.record_error(url, f"{name}: cut at {MAX_FIELD_CHARS:,} of its {len(text):,} characters; "
+                                   "the rest was not stored")
+            text = text[:MAX_FIELD_CHARS]
+        return text
 
     def on_error(self, failure):
         request = failure.request
@@ -101,13 +112,19 @@ class BoardSpider(scrapy.Spider):
             message = "connection refused"
         elif failure.check(DNSLookupError):
             message = "host name not found"
+        elif "larger than download max size" in failure.getErrorMessage():
+            limit = self.crawler.settings.getint("DOWNLOAD_MAXSIZE") // (1024 * 1024)
+            message = f"the page is larger than the {limit} MB download limit; not read"
+        elif failure.check(IgnoreRequest) and "max redirections" in failure.getErrorMessage():
+            message = "too many redirects (more than REDIRECT_MAX_TIMES); not read"
         else:
             message = f"{failure.type.__name__}: {failure.getErrorMessage()}"
-        self.record_error(request.url, message)
+        # After redirects, the error belongs to the link the list gave (the one a person knows).
+        self.record_error(request.meta.get("redirect_urls", [request.url])[0], message)
 
     def record_error(self, url: str, message: str) -> None:
         self.logger.warning("%s: %s", url, message)
+        self.errors.append(f"{url}: {message}")
+        self.crawler.stats.inc_value("huiying/errors")
         if self.store is not None:
             self.store.error(url, message)
-        else:
-            self.crawler.stats.inc_value("huiying/errors")

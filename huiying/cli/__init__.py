@@ -160,14 +160,32 @@ def sources_check(file: Path, as_json: bool, limit: int | None) -> None:
 
     config = load_file(file)
     first_page = type(config)(**{**config.__dict__, "max_pages": 1})
-    items = crawl_to_items(first_page, {"CLOSESPIDER_ITEMCOUNT": limit} if limit else None)[:limit]
+    crawled = crawl_to_items(first_page, {"CLOSESPIDER_ITEMCOUNT": limit} if limit else None)
+    items = crawled.items[:limit]
     if as_json:
         first = [{"external_id": i["external_id"], "title": i["title"][:100]} for i in items[:5]]
-        click.echo(json.dumps({"items": len(items), "first": first}, ensure_ascii=False))
+        click.echo(json.dumps({"items": len(items), "first": first, "errors": crawled.errors},
+                              ensure_ascii=False))
         return
     click.echo(f"{file}: valid; the first list page yields {len(items)} comments")
     for item in items[:5]:
         click.echo(f"  [{item['external_id']}] {item['title'][:60]}")
+    _summarise_errors(config.name, crawled.errors)
+
+
+ERRORS_SHOWN = 10
+
+
+def _summarise_errors(source: str, errors: list[str]) -> None:
+    """Page errors on stderr: how many, and the first few with their URL and reason."""
+    if not errors:
+        return
+    click.echo(f"{source}: {len(errors)} page error(s):", err=True)
+    for line in errors[:ERRORS_SHOWN]:
+        click.echo(f"  {line}", err=True)
+    if len(errors) > ERRORS_SHOWN:
+        click.echo(f"  … and {len(errors) - ERRORS_SHOWN} more (all are in the crawl_error table "
+                   "when the crawl stores)", err=True)
 
 
 @cli.command()
@@ -184,13 +202,15 @@ def crawl(names: tuple[str, ...], source_file: Path | None, output: Path | None,
         from crawler.run import crawl_to_items
         from huiying.sources import load_file
 
-        items = crawl_to_items(load_file(source_file))
-        lines = "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items)
+        config = load_file(source_file)
+        crawled = crawl_to_items(config)
+        lines = "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in crawled.items)
         if output:
             output.write_text(lines, encoding="utf-8")
         else:
             sys.stdout.write(lines)
-        click.echo(f"{len(items)} comments", err=True)
+        click.echo(f"{len(crawled.items)} comments", err=True)
+        _summarise_errors(config.name, crawled.errors)
         return
     from crawler.run import crawl as run_crawl
     from huiying.cli.runner import claimed_crawls, enabled_configs, sync_sources
@@ -205,6 +225,8 @@ def crawl(names: tuple[str, ...], source_file: Path | None, output: Path | None,
                           enqueue=lambda ids: enqueue_comments(settings, ids),
                           settings={"DOWNLOAD_TIMEOUT": settings.crawl_timeout_seconds}) if mine else {}
     click.echo(json.dumps({name: s.__dict__ for name, s in stats.items()}, ensure_ascii=False))
+    for name, source_stats in stats.items():
+        _summarise_errors(name, source_stats.errors)
 
 
 # --- processes ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from huiying.cli.runner import demo_config
 from huiying.models import CrawlError, Source
+from tests.e2e.test_crawl_outcomes import outcome_site  # noqa: F401 (a fixture)
 
 from .admin_helpers import audit_events, post_form
 
@@ -153,6 +154,18 @@ def test_check_runs_sources_check_on_the_text_without_saving(app, client, auth, 
     assert not (sources_dir / "yunxi.yml").exists() and source(db, "yunxi") is None
     response = post_form(client, "/admin/sources/new", text="name: x\n", check="检查")
     assert "检查未通过" in response.text and "'start_urls' is missing" in html.unescape(response.text)
+
+
+def test_check_lists_the_pages_it_could_not_read(app, client, auth, outcome_site):  # noqa: F811
+    app.config["SOURCE_CHECK_TIMEOUT"] = 90
+    auth.login()
+    text = demo_yaml(outcome_site, start_urls=[outcome_site + "/board"])
+    response = post_form(client, "/admin/sources/new", text=text, check="检查")
+    assert "配置有效：第一页列表采到 3 条留言" in response.text, response.text
+    assert "有 5 个页面未能读取" in response.text
+    page = html.unescape(response.text)
+    assert f"{outcome_site}/msg/loop: redirect loop" in page
+    assert "<script" not in page.split("page-errors", 1)[1].split("</ul>", 1)[0]
 
 
 @pytest.fixture
