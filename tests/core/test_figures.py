@@ -147,6 +147,35 @@ def test_october_by_department(session):
     assert sorted(i for f in report.by_department for i in f.total) == report.overall.total
 
 
+@pytest.mark.parametrize("fmt", ["csv", "json", "xlsx"])
+def test_the_monthly_export_masks_every_form_of_personal_data(session, fmt):
+    import io
+
+    from openpyxl import load_workbook
+
+    from huiying.monthly_export import render
+    from tests.personal_data import ALL_CLEAR, FORMS
+
+    cases = october(session)
+    cases["A"].title = f"城关小学划片不合理 联系 {ALL_CLEAR}"
+    session.flush()
+    report = monthly(session, date(2026, 10, 1), TZ, now=AFTER_OCTOBER)
+    data = render(report, fmt, "https://yq.example.gov.cn/")
+    if fmt == "xlsx":
+        book = load_workbook(io.BytesIO(data))
+        text = " ".join(str(v) for sheet in book for row in sheet.iter_rows(values_only=True) for v in row)
+    else:
+        text = data.decode("utf-8-sig")
+        if fmt == "json":
+            import json
+
+            text = json.dumps(json.loads(text), ensure_ascii=False)
+    for name, (clear, masked) in FORMS.items():
+        assert clear not in text, f"{name} in clear in the {fmt} export"
+        if fmt != "csv":  # the CSV holds the figures only, no titles
+            assert masked in text, f"{name} not masked in the {fmt} export"
+
+
 def test_case_lines_are_masked_and_complete(session):
     cases = october(session)
     report = monthly(session, date(2026, 10, 1), TZ, now=AFTER_OCTOBER)

@@ -90,7 +90,7 @@ def not_brief(mails):
 
 
 def test_every_form_of_personal_data_is_masked_in_subject_and_body(database, office):
-    from tests.dashboard.test_masking_outputs import ALL_CLEAR, FORMS
+    from tests.personal_data import ALL_CLEAR, FORMS
 
     title = f"城关二小招生划片 家长联系方式 {ALL_CLEAR}"
     process(database, (title, f"孩子明年上一年级，请联系 {ALL_CLEAR}。"))
