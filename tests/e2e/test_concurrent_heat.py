@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from huiying.db import session_scope
 from huiying.models import Case, Comment, Source
-from tests.conftest import clean_env, huiying, wait_until
+from tests.conftest import clean_env, empty_database, huiying, wait_until
 from tests.e2e.test_production import start, stop
 
 pytestmark = pytest.mark.integration
@@ -48,7 +48,9 @@ def send_batches(env, ids: list[int]) -> None:
                    check=True, timeout=120)
 
 
-def test_two_workers_lose_no_heat(tmp_path, pg_url, redis_url):
+def test_two_workers_lose_no_heat(request, tmp_path, pg_url, redis_url):
+    # pg_url is the session's shared database: leave it empty for the next test, also on failure.
+    request.addfinalizer(lambda: empty_database(pg_url))
     env = clean_env(HUIYING_DATA_DIR=str(tmp_path / "data"), HUIYING_DATABASE_URL=pg_url,
                     HUIYING_BROKER_URL=redis_url, HUIYING_SECRET_KEY="x" * 32)
     huiying("db", "upgrade", env=env)
@@ -90,6 +92,10 @@ def test_two_workers_lose_no_heat(tmp_path, pg_url, redis_url):
             log.close()
         engine.dispose()
 
+    assert_heat_is_the_comment_count(pg_url)
+
+
+def assert_heat_is_the_comment_count(pg_url: str) -> None:
     with session_scope(pg_url) as session:
         members = dict(session.execute(
             select(Comment.case_id, func.count()).where(Comment.case_id.is_not(None))
