@@ -177,7 +177,7 @@ def cases():
             problems.append(_both(N_("page 和 per_page 须为正整数。")))
         return error(400, "bad_request", N_("请求参数有误。"), problems=problems)
     now = utcnow()
-    total = db.scalar(query.where(db, select(func.count(Case.id)), user, now)) or 0
+    total = db.scalar(query.where(db, select(func.count()).select_from(Case), user, now)) or 0
     rows = db.scalars(query.cases(db, user, now)
                       .options(selectinload(Case.department))
                       .limit(per_page).offset((page - 1) * per_page)).all()

@@ -13,14 +13,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, case, false, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, case, false, func, or_, select
+from sqlalchemy.orm import Session, defer
 
 from dashboard.filters import SENTIMENT_LABELS
 from dashboard.i18n import N_
 from dashboard.permissions import can_see_all_departments, visible_cases
 from huiying import workflow
 from huiying.models import Case, CaseStatus, Comment, Severity, Source
+from huiying.search import exact_by_tokens, tsquery
 from huiying.sources import IMPORT_KIND
 
 NO_DEPARTMENT = "none"
@@ -106,13 +107,7 @@ class CaseQuery:
         if "channel" in chosen:
             query = query.where(_with_comments_from(source_ids(session, chosen["channel"])))
         if "q" in chosen:
-            keyword = chosen["q"]
-            tickets = select(Comment.case_id).where(
-                Comment.external_id == keyword,
-                Comment.source_id.in_(select(Source.id).where(Source.kind == IMPORT_KIND)))
-            query = query.where(or_(Case.title.contains(keyword, autoescape=True),
-                                    Case.summary.contains(keyword, autoescape=True),
-                                    Case.id.in_(tickets)))
+            query = query.where(_matching(session, chosen["q"]))
         return query
 
     def cases(self, session: Session, user: Any, now: datetime) -> Select:
@@ -130,6 +125,29 @@ class CaseQuery:
         if self.sort == "heat":
             return query.order_by(Case.heat.desc(), Case.first_seen_at.desc(), Case.id.desc())
         return query.order_by(Case.first_seen_at.desc(), Case.id.desc())
+
+
+# Wide text columns a list of cases never shows: left out of its query.
+LIST_DEFERRED = (defer(Case.match_text), defer(Case.search_text), defer(Case.summary))
+
+
+def _matching(session: Session, keyword: str):
+    """Cases whose title or summary contains `keyword`, or whose hotline ticket number
+    (工单编号) it is. On PostgreSQL the token index (huiying/search.py) finds them; the ticket
+    ids are looked up first, so the condition stays on the case table's own indexes."""
+    contains = or_(Case.title.contains(keyword, autoescape=True),
+                   Case.summary.contains(keyword, autoescape=True))
+    tokens = tsquery(keyword)
+    if tokens and session.get_bind().dialect.name == "postgresql":
+        indexed = func.to_tsvector("simple", Case.search_text).bool_op("@@")(
+            func.to_tsquery("simple", tokens))
+        # One Chinese character or pair is its own token: the index alone is exact, and the
+        # rows need not be read. Longer keywords need LIKE to confirm the order of the pairs.
+        contains = indexed if exact_by_tokens(keyword) else and_(indexed, contains)
+    tickets = session.scalars(select(Comment.case_id).where(
+        Comment.external_id == keyword, Comment.case_id.is_not(None),
+        Comment.source_id.in_(select(Source.id).where(Source.kind == IMPORT_KIND)))).all()
+    return or_(contains, Case.id.in_(tickets)) if tickets else contains
 
 
 def _with_comments_from(source_ids: list[int]):

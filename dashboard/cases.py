@@ -97,28 +97,30 @@ def index():
     page = request.args.get("page", "1")
     page = max(1, int(page)) if page.isdigit() else 1
 
-    total = db.scalar(query.where(db, select(func.count(Case.id)), current_user, now)) or 0
+    counts = dict(db.execute(
+        query.where(db, select(Case.status, func.count()).select_from(Case), current_user, now,
+                    with_status=False)
+        .group_by(Case.status)
+    ).all())
+    # The total is in the counts per status (which ignore the status filter): no second count.
+    total = counts.get(chosen["status"], 0) if "status" in chosen else sum(counts.values())
     pages = max(1, -(-total // per_page))
     page = min(page, pages)
     rows = db.scalars(
         query.cases(db, current_user, now)
-        .options(selectinload(Case.department))
+        .options(selectinload(Case.department), *case_query.LIST_DEFERRED)
         .limit(per_page).offset((page - 1) * per_page)
     ).all()
-    counts = dict(db.execute(
-        query.where(db, select(Case.status, func.count(Case.id)), current_user, now, with_status=False)
-        .group_by(Case.status)
-    ).all())
     # The 已超时 / 24小时内到期 badges count within the other filters, whichever is chosen.
     unfiltered = query.without("due")
     due_counts = {
-        key: db.scalar(unfiltered.where(db, select(func.count(Case.id)), current_user, now)
+        key: db.scalar(unfiltered.where(db, select(func.count()).select_from(Case), current_user, now)
                        .where(clause)) or 0
         for key, clause in (("overdue", workflow.overdue(now)),
                             ("soon", workflow.due_within(now, case_query.DUE_SOON_HOURS)))}
     sees_all = can_see_all_departments(current_user)
     # A department's to-do: cases sent to it and not yet accepted, whatever the filters.
-    to_accept = db.scalar(visible_cases(select(func.count(Case.id)), current_user)
+    to_accept = db.scalar(visible_cases(select(func.count()).select_from(Case), current_user)
                           .where(Case.status == CaseStatus.ASSIGNED)) \
         if not sees_all else None
     clocks = case_query.clock_states(db, [case.id for case in rows], now)

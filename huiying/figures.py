@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defer, selectinload
 
 from huiying.errors import InputError
 from huiying.masking import mask_text
@@ -306,8 +306,9 @@ def monthly(session: Session, month: date, tz: str, *, now: datetime | None = No
     now = now or utcnow()
     start, end = month_bounds(month, tz)
     in_month = (Case.first_seen_at >= start) & (Case.first_seen_at < end) & (Case.first_seen_at <= now)
-    cases = session.scalars(select(Case).where(in_month).options(selectinload(Case.department))
-                            .order_by(Case.id)).all()
+    cases = session.scalars(select(Case).where(in_month).options(
+        selectinload(Case.department), defer(Case.match_text), defer(Case.search_text),
+        defer(Case.summary), defer(Case.severity_reasons)).order_by(Case.id)).all()
     # Unanswered as of `now` and past the due time by the month's end or `now`, the earlier.
     cutoff = min(end, now)
     lines = [_line(case, now, unanswered_at(case, now) and case.due_at is not None and case.due_at < cutoff)

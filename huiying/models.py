@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -157,10 +158,27 @@ class Topic(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+def _search_text_default(context) -> str:
+    from huiying.search import search_text
+
+    row = context.get_current_parameters()
+    return search_text(row.get("title"), row.get("summary"))
+
+
 class Case(Base):
     """One public concern: reposts and near-duplicates of it fold into the same case."""
 
     __tablename__ = "case"
+    __table_args__ = (
+        # The list's default order and the common filters, newest first (dashboard/case_query.py).
+        Index("ix_case_first_seen", "first_seen_at", "id"),
+        Index("ix_case_status_first_seen", "status", "first_seen_at"),
+        Index("ix_case_department_first_seen", "department_id", "first_seen_at"),
+        Index("ix_case_due", "due_at"),
+        # Chinese search (huiying/search.py): GIN over the tokens, PostgreSQL only.
+        Index("ix_case_search", text("to_tsvector('simple', search_text)"),
+              postgresql_using="gin").ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
@@ -168,6 +186,8 @@ class Case(Base):
     fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
     # The first comment's normalised text: what a near-duplicate is compared with.
     match_text: Mapped[str] = mapped_column(Text, default="")
+    # Title and summary as search tokens (huiying/search.py), written with them on insert.
+    search_text: Mapped[str] = mapped_column(Text, default=_search_text_default, server_default="")
     status: Mapped[str] = mapped_column(String(10), default=CaseStatus.TRIAGE, index=True)
     topic: Mapped[str | None] = mapped_column(String(40))
     severity: Mapped[str] = mapped_column(String(4), default=Severity.GENERAL)
@@ -224,6 +244,8 @@ class Comment(Base):
     __table_args__ = (
         UniqueConstraint("source_id", "external_id", name="uq_comment_source_external"),
         Index("ix_comment_unprocessed", "processed_at"),
+        # When the public wrote: the overview's and the monthly report's periods.
+        Index("ix_comment_written", text("coalesce(published_at, fetched_at)")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -267,6 +289,7 @@ class CaseEvent(Base):
     """Append-only history of a case: who did what, when."""
 
     __tablename__ = "case_event"
+    __table_args__ = (Index("ix_case_event_action_at", "action", "at"),)  # the reports' counts
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)

@@ -123,7 +123,14 @@ def _demo_ids() -> list[int]:
     return [p["id"] for p in load_posts()[0]]
 
 
-SUITES: dict[str, Callable[[], dict]] = {"analysis": bench_analysis, "crawl": bench_crawl}
+def bench_dashboard() -> dict:
+    from huiying.bench_dashboard import bench_dashboard as run
+
+    return run(_machine())
+
+
+SUITES: dict[str, Callable[[], dict]] = {"analysis": bench_analysis, "crawl": bench_crawl,
+                                         "dashboard": bench_dashboard}
 
 
 def run_suite(name: str) -> dict:

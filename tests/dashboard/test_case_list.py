@@ -44,6 +44,25 @@ def test_channel_source_and_ticket_search(client, auth, every, db):
     assert shown(client.get("/cases/", query_string={"q": "m1"}), every) == set()  # a board's id is no ticket
 
 
+def test_search_in_titles_and_summaries(client, auth, every, db):
+    """On PostgreSQL through the token index, on SQLite with LIKE: the same answers."""
+    auth.login()
+    assert shown(client.get("/cases/", query_string={"q": "校车"}), every) == {"bus"}
+    assert shown(client.get("/cases/", query_string={"q": "车校"}), every) == set()  # order counts
+    assert shown(client.get("/cases/", query_string={"q": "校车超载"}), every) == {"bus"}
+    assert shown(client.get("/cases/", query_string={"q": "超载校车"}), every) == set()
+    assert shown(client.get("/cases/", query_string={"q": "幼"}), every) == {"fees"}
+    assert shown(client.get("/cases/", query_string={"q": "划片"}), every) == {"enrolment"}
+    # in the summary (the first comment's text), not the title
+    assert shown(client.get("/cases/", query_string={"q": "兴趣班"}), every) == {"fees"}
+    assert shown(client.get("/cases/", query_string={"q": "！"}), every) == set()
+    # The total comes from the counts per status now: it still says 1, also with a status.
+    assert "共 1 件" in client.get("/cases/", query_string={"q": "校车"}).text
+    bus_status = db.get(Case, every["bus"].id).status
+    assert "共 1 件" in client.get("/cases/", query_string={"q": "校车", "status": bus_status}).text
+    assert "共 0 件" in client.get("/cases/", query_string={"q": "校车", "status": "办结"}).text
+
+
 def test_topic_sentiment_and_severity(client, auth, every, db):
     for key, case in every.items():
         db.get(Case, case.id).sentiment_label = {"bus": "negative", "fees": "neutral"}.get(key, "positive")
