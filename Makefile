@@ -62,9 +62,13 @@ HUIYING_TEST_REDIS_URL    ?= redis://127.0.0.1:6379/13
 export HUIYING_TEST_DATABASE_URL HUIYING_TEST_REDIS_URL
 
 # services first: it installs npm where missing, which `make vendor` (in install-test) needs.
+# Two pytest-xdist workers (this kind of machine has 2 cores); each has its own database name
+# and Redis DB number (tests/conftest.py). TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+
 test: services install-test
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -15,6 +15,23 @@ from pathlib import Path
 
 import pytest
 
+
+
+def _own_names_per_worker() -> None:
+    """Under pytest-xdist (`make test` runs two workers) each worker process gets a PostgreSQL
+    database name and a Redis DB number of its own, so no two tests share one at a time."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, …
+    if not worker:
+        return
+    number = int(worker.removeprefix("gw"))
+    database = os.environ.get("HUIYING_TEST_DATABASE_URL")
+    if database:
+        os.environ["HUIYING_TEST_DATABASE_URL"] = f"{database}_{worker}"
+    base, _, db = os.environ.get("HUIYING_TEST_REDIS_URL", "redis://127.0.0.1:6379/13").rpartition("/")
+    os.environ["HUIYING_TEST_REDIS_URL"] = f"{base}/{(int(db) + number) % 16}"
+
+
+_own_names_per_worker()
 PG_ADMIN_URL = os.environ.get("HUIYING_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_TEST_URL = os.environ.get("HUIYING_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 SQLITE_FILE = "huiying.sqlite3"  # the embedded database's name in a data dir (huiying/settings.py)
