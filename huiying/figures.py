@@ -15,8 +15,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, defer, selectinload
+from sqlalchemy import Row, func, select
+from sqlalchemy.orm import Session
 
 from huiying.errors import InputError
 from huiying.masking import mask_text
@@ -306,9 +306,13 @@ def monthly(session: Session, month: date, tz: str, *, now: datetime | None = No
     now = now or utcnow()
     start, end = month_bounds(month, tz)
     in_month = (Case.first_seen_at >= start) & (Case.first_seen_at < end) & (Case.first_seen_at <= now)
-    cases = session.scalars(select(Case).where(in_month).options(
-        selectinload(Case.department), defer(Case.match_text), defer(Case.search_text),
-        defer(Case.summary), defer(Case.severity_reasons)).order_by(Case.id)).all()
+    # Plain rows, not ORM objects: a month of a city's cases is thousands of them.
+    cases = session.execute(
+        select(Case.id, Case.title, Department.name.label("department_name"), Case.status,
+               Case.severity, Case.topic, Case.first_seen_at, Case.created_at, Case.due_at,
+               Case.first_reply_at, Case.replied_on_time)
+        .outerjoin(Department, Case.department_id == Department.id)
+        .where(in_month).order_by(Case.id)).all()
     # Unanswered as of `now` and past the due time by the month's end or `now`, the earlier.
     cutoff = min(end, now)
     lines = [_line(case, now, unanswered_at(case, now) and case.due_at is not None and case.due_at < cutoff)
@@ -331,12 +335,12 @@ def monthly(session: Session, month: date, tz: str, *, now: datetime | None = No
     )
 
 
-def _line(case: Case, now: datetime, late: bool) -> CaseLine:
+def _line(case: Row, now: datetime, late: bool) -> CaseLine:
     replied_at = case.first_reply_at if case.first_reply_at and case.first_reply_at <= now else None
     return CaseLine(
         id=case.id,
         title=mask_text(case.title),
-        department=case.department.name if case.department else NO_DEPARTMENT,
+        department=case.department_name or NO_DEPARTMENT,
         status=case.status,
         severity=case.severity,
         topic=case.topic or NO_TOPIC,
