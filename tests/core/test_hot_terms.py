@@ -1,19 +1,23 @@
 """Hot-word terms counted per local day as comments are processed (huiying/hot_terms.py),
 on SQLite and on PostgreSQL."""
 
+import json
 import threading
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from alembic import command
 from sqlalchemy import delete, select, update
 
 from analysis.hotwords import _tokenizer
 from huiying import hot_terms
 from huiying.cases import process_comments
-from huiying.db import new_session, session_scope
+from huiying.db import engine_for, new_session, session_scope
+from huiying.migrate import alembic_config
 from huiying.models import Comment, Source, TermDay, TermDayTotal
 from huiying.store import CommentData, upsert_comment
+from tests.conftest import SQLITE_FILE, huiying
 
 TZ = "Asia/Shanghai"
 ZONE = ZoneInfo(TZ)
@@ -224,3 +228,27 @@ def test_two_workers_counting_at_once_lose_nothing(any_database):
         second.close()
     terms, totals = tables(any_database)
     assert totals == {date(2026, 11, 23): 2} and terms[date(2026, 11, 23), "校车"] == 2
+
+
+def test_db_upgrade_counts_the_comments_of_an_installation_once(migrated_env):
+    """An installation at schema 0010 with processed comments: `huiying db upgrade` migrates
+    and counts them once, saying so; `huiying hotwords rebuild` counts them again, the same."""
+    url = f"sqlite:///{migrated_env['HUIYING_DATA_DIR']}/{SQLITE_FILE}"
+    process(url, store(url))
+    counted = tables(url)
+    command.downgrade(alembic_config(url), "0010")  # as it was before this version
+    engine_for(url).dispose()
+
+    upgraded = huiying("db", "upgrade", env=migrated_env)
+    assert "hot words: counting the terms of the stored relevant comments once" in upgraded.stderr
+    assert "hot words: 4 comments counted over 2 days." in upgraded.stderr
+    assert tables(url) == counted
+    assert "hot words" not in huiying("db", "upgrade", env=migrated_env).stderr  # once
+
+    rebuilt = huiying("hotwords", "rebuild", env=migrated_env)
+    assert json.loads(rebuilt.stdout) == {"comments_checked": 4, "comments_counted": 4, "days": 2,
+                                          "day_terms": len(counted[0])}
+    assert "hot words: 4/4 comments counted" in rebuilt.stderr
+    assert tables(url) == counted
+    shown = json.loads(huiying("hotwords", "--days", "7", "--json", env=migrated_env).stdout)
+    assert set(shown) == {"from", "to", "comments", "background_comments", "words"}
