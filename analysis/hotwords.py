@@ -64,7 +64,12 @@ def rank(period: Mapping[str, int], before: Mapping[str, int], background_total:
     the number of texts using it in the period and in the background, `background_total` is
     the number of background texts. A term needs two period texts; its score is
     n * log((background_total + 2) / (before + 1)); ties go by the term."""
-    scored = {w: n * math.log((background_total + 2) / (before.get(w, 0) + 1))
-              for w, n in period.items() if n >= 2}
+    scored = {w: score(n, before.get(w, 0), background_total) for w, n in period.items() if n >= 2}
     ranked = sorted(scored.items(), key=lambda item: (-item[1], item[0]))
     return [(w, round(s, 3)) for w, s in ranked[:top_k]]
+
+
+def score(n: int, before: int, background_total: int) -> float:
+    """A term used by `n` period texts and `before` of the `background_total` background texts.
+    At most n * log(background_total + 2), for a term the background never used."""
+    return n * math.log((background_total + 2) / (before + 1))

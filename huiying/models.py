@@ -279,6 +279,8 @@ class TermDay(Base):
     hot words are ranked from, kept by the worker as it processes comments (hot_terms.py)."""
 
     __tablename__ = "term_day"
+    # The background of a few candidate terms: their days, without reading every term's.
+    __table_args__ = (Index("ix_term_day_term_day", "term", "day"),)
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     term: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from analysis.hotwords import hot_words
 from crawler.demo.server import load_posts
-from huiying import hot_terms
+from huiying import hot_terms, trends
 from huiying.cases import process_comments
 from huiying.db import session_scope
 from huiying.models import Comment, Source
@@ -77,9 +77,10 @@ def _local(created_at: str) -> datetime:
     return datetime.strptime(created_at, "%Y-%m-%d %H:%M").replace(tzinfo=ZONE)
 
 
-def test_the_same_words_as_segmenting_the_texts_of_the_period(any_database):
+def test_the_same_words_as_segmenting_the_texts_of_the_period(any_database, monkeypatch):
     """Processed as the worker processes them, the demo board's posts give the hot words
-    analysis.hotwords.hot_words gives on the relevant texts of the same local days."""
+    analysis.hotwords.hot_words gives on the relevant texts of the same local days; also when
+    the background is read for a few candidate terms at a time (and the rest is cut off)."""
     with session_scope(any_database) as session:
         source = Source(name="demo")
         session.add(source)
@@ -98,6 +99,9 @@ def test_the_same_words_as_segmenting_the_texts_of_the_period(any_database):
         start = first - timedelta(days=4 * days)
         with session_scope(any_database) as session:
             result = hot_words_of_period(session, now, days=days, top_k=top_k, tz=TZ)
+            with monkeypatch.context() as patch:
+                patch.setattr(trends, "CANDIDATES", 3)
+                assert hot_words_of_period(session, now, days=days, top_k=top_k, tz=TZ) == result
         texts = [text for day, text in relevant if first <= day <= last]
         background = [text for day, text in relevant if start <= day < first]
         assert texts and background

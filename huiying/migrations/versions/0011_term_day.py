@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("docs", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("day", "term", name=op.f("pk_term_day")),
     )
+    op.create_index("ix_term_day_term_day", "term_day", ["term", "day"], unique=False)
     op.create_table(
         "term_day_total",
         sa.Column("day", sa.Date(), nullable=False),
@@ -45,4 +46,5 @@ def downgrade() -> None:
         batch_op.drop_column("terms_day")
         batch_op.drop_column("terms")
     op.drop_table("term_day_total")
+    op.drop_index("ix_term_day_term_day", table_name="term_day")
     op.drop_table("term_day")
