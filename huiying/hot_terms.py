@@ -32,7 +32,6 @@ from huiying.models import UNCOUNTED_TERMS, Comment, TermDay, TermDayTotal
 log = logging.getLogger(__name__)
 
 TERM_CHARS = 40  # term_day.term; a longer "term" (a rare run jieba did not split) is not counted
-UPSERT_ROWS = 1000  # rows per INSERT statement: 3,000 parameters, well below SQLite's limit
 REBUILD_BATCH = 2000  # comments per transaction of a rebuild
 SWEEP_BATCH = 2000  # uncounted comments the worker's sweep counts at a time
 
@@ -108,19 +107,20 @@ def _count(session: Session, ids: Sequence[int], tz: str, segment: bool) -> int:
 
 
 def _add(session: Session, table: type[TermDay] | type[TermDayTotal], rows: list[dict]) -> None:
-    """docs += n for each row, inserting the missing ones. Rows in key order, so concurrent
-    transactions lock them in the same order and cannot deadlock on them."""
+    """docs += n for each row, inserting the missing ones: one upsert statement, executed for
+    all rows at once (executemany). Rows in key order, so concurrent transactions lock them in
+    the same order and cannot deadlock on them."""
     if not rows:
         return
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    keys = [column.name for column in table.__table__.primary_key]
-    for start in range(0, len(rows), UPSERT_ROWS):
-        statement = insert(table).values(rows[start:start + UPSERT_ROWS])
-        session.execute(statement.on_conflict_do_update(
-            index_elements=keys, set_={"docs": table.docs + statement.excluded.docs}))
+    statement = insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[column.name for column in table.__table__.primary_key],
+        set_={"docs": table.docs + statement.excluded.docs})
+    session.connection().execute(statement, rows)  # Core: the ORM's bulk path costs more than the rows
 
 
 def count_uncounted(session: Session, tz: str, limit: int = SWEEP_BATCH) -> int:
