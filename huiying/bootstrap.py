@@ -39,7 +39,7 @@ def count_hot_terms_once(settings: Settings) -> dict[str, int] | None:
         if not hot_terms.needs_rebuild(session):
             return None
         _say("hot words: counting the terms of the stored relevant comments once "
-             "(about a minute per 40,000 comments) …")
+             "(about a minute per 20,000 comments) …")
         result = hot_terms.rebuild(session, settings.timezone, progress=stderr_progress())
     _say(f"hot words: {result['comments_counted']} comments counted over {result['days']} days.")
     return result
