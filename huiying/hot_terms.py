@@ -71,9 +71,9 @@ def count_comments(session: Session, comments: Sequence[Comment], tz: str, *,
 def _count(session: Session, ids: Sequence[int], tz: str, segment: bool) -> int:
     if not ids:
         return 0
-    # Lock the rows and read what is committed now (after flushing the caller's changes): of two
-    # transactions counting the same comment, the second sees what the first stored and does not
-    # take the old count away twice.
+    session.flush()  # the caller's changes (relevant, the analysis) first
+    # Lock the rows and read what is committed now: of two transactions counting the same
+    # comment, the second sees what the first stored and does not take the old count away twice.
     locked = session.scalars(
         select(Comment).where(Comment.id.in_(ids)).order_by(Comment.id)
         .with_for_update().execution_options(populate_existing=True)).all()
