@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from importlib.resources import files
 
@@ -55,7 +55,21 @@ def hot_words(texts: Sequence[str], background: Sequence[str] = (),
     """
     period = Counter(w for t in texts for w in set(terms(t)))
     before = Counter(w for t in background for w in set(terms(t)))
-    total = len(background)
-    scored = {w: n * math.log((total + 2) / (before[w] + 1)) for w, n in period.items() if n >= 2}
+    return rank(period, before, len(background), top_k)
+
+
+def rank(period: Mapping[str, int], before: Mapping[str, int], background_total: int,
+         top_k: int = 20) -> list[tuple[str, float]]:
+    """The scoring of `hot_words` on counts already made: `period` and `before` map a term to
+    the number of texts using it in the period and in the background, `background_total` is
+    the number of background texts. A term needs two period texts; its score is
+    n * log((background_total + 2) / (before + 1)); ties go by the term."""
+    scored = {w: score(n, before.get(w, 0), background_total) for w, n in period.items() if n >= 2}
     ranked = sorted(scored.items(), key=lambda item: (-item[1], item[0]))
     return [(w, round(s, 3)) for w, s in ranked[:top_k]]
+
+
+def score(n: int, before: int, background_total: int) -> float:
+    """A term used by `n` period texts and `before` of the `background_total` background texts.
+    At most n * log(background_total + 2), for a term the background never used."""
+    return n * math.log((background_total + 2) / (before + 1))

@@ -44,7 +44,7 @@ from dashboard.permissions import (
 )
 from dashboard.reports import attachment
 from dashboard.workflow import action_forms
-from huiying import workflow
+from huiying import hot_terms, workflow
 from huiying.models import (
     Case,
     CaseEvent,
@@ -294,6 +294,10 @@ def correct(case_id: int, comment_id: int):
     comment.topic = after[LabelField.TOPIC] or None
     if after[LabelField.RELEVANT]:
         comment.relevant = after[LabelField.RELEVANT] == "true"
+    if LabelField.RELEVANT in changed:
+        # In or out of the hot-word counts, with the terms stored on the comment (no jieba in a
+        # web request); one never segmented is counted by the worker's next sweep.
+        hot_terms.count_comments(db, [comment], current_app.config["TIMEZONE"], segment=False)
     note = "；".join(f"{FIELD_NAMES[f]} {_display(f, before[f])}→{_display(f, after[f])}" for f in changed)
     db.add(CaseEvent(case=case, actor_id=current_user.id, action="correct",
                      note=f"人工纠正：{note}（留言 #{comment.id}）",

@@ -1,30 +1,29 @@
-"""The week's hot words shown on the case list and the overview, cached per web process."""
+"""Hot words above the case list (the last 7 days) and on the overview (its chosen period).
+
+Read from the terms the worker counts per day as it processes comments (huiying/hot_terms.py):
+a sum over a few thousand rows, so no cache and no text segmentation in a web request.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from huiying.trends import hot_words_of_period
+from huiying.trends import hot_words_of_days, hot_words_of_period
 
 HOT_WORDS_DAYS = 7
 HOT_WORDS_SHOWN = 10
-HOT_WORDS_REFRESH = 600  # seconds: segmenting a week of comments is not per-request work
-_hot_words_cache: dict[tuple[str, int], list[str]] = {}
 
 
-def recent_hot_words(db: Session, now: datetime) -> list[str]:
-    key = (current_app.config["DATABASE_URL"], int(now.timestamp()) // HOT_WORDS_REFRESH)
-    if key in _hot_words_cache:
-        return _hot_words_cache[key]
-    words = [item["word"] for item in
-             hot_words_of_period(db, now, days=HOT_WORDS_DAYS, top_k=HOT_WORDS_SHOWN)["words"]]
-    # An empty result is not kept: right after the start (or a quiet week) the first comments
-    # are analysed within a minute, and their words should show then, not ten minutes later.
-    # Computing "nothing" is cheap, as there is little to segment.
-    if words:
-        _hot_words_cache.clear()
-        _hot_words_cache[key] = words
-    return words
+def recent_hot_words(db: Session, now: datetime, days: int = HOT_WORDS_DAYS) -> list[str]:
+    """The hot words of the `days` local days ending today."""
+    found = hot_words_of_period(db, now, days=days, top_k=HOT_WORDS_SHOWN, tz=current_app.config["TIMEZONE"])
+    return [item["word"] for item in found["words"]]
+
+
+def hot_words_between(db: Session, first: date, last: date) -> list[str]:
+    """The hot words of the local days `first` to `last`, both included."""
+    found = hot_words_of_days(db, first, last, top_k=HOT_WORDS_SHOWN, tz=current_app.config["TIMEZONE"])
+    return [item["word"] for item in found["words"]]

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from dashboard.db import get_db
-from dashboard.hot_words import HOT_WORDS_DAYS, recent_hot_words
+from dashboard.hot_words import hot_words_between
 from dashboard.i18n import N_, severity_label, status_label
 from dashboard.permissions import ALL_ROLES, figures_department, require_roles
 from huiying import stats
@@ -133,8 +133,8 @@ def index():
     figures = stats.overview(get_db(), start, end, tz, now)
     return render_template(
         "overview/bureau.html", period=period, presets=PRESETS, figures=figures,
-        charts=charts(figures), hot_words=recent_hot_words(get_db(), now),
-        hot_words_days=HOT_WORDS_DAYS, charts_installed=ECHARTS.is_file(),
+        charts=charts(figures), hot_words=hot_words_between(get_db(), period.first, period.last),
+        charts_installed=ECHARTS.is_file(),
         period_error=_(period.error.template, **period.error.params) if period.error else None,
         **context)
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from analysis import Analysis, analyse_many
 from analysis.fingerprint import containment, is_near_duplicate
 from analysis.routing import Rule
-from huiying import workflow
+from huiying import hot_terms, workflow
 from huiying.clocks import DEFAULT_TIMEZONE
 from huiying.models import (
     Case,
@@ -81,6 +81,8 @@ def process_comments(session: Session, ids: Sequence[int], *, engine: str = "def
             _open_own_case(session, comment, result, departments, now, tz)
         elif result.relevant:
             _attach_to_case(session, comment, result, departments, now, tz)
+    # The hot-word terms, in the same transaction: a comment is counted exactly when it is stored.
+    hot_terms.count_comments(session, comments, tz)
     session.commit()
     return len(comments)
 

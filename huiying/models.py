@@ -237,6 +237,9 @@ class CaseSignature(Base):
     key: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
+UNCOUNTED_TERMS = text("relevant AND processed_at IS NOT NULL AND terms_day IS NULL")
+
+
 class Comment(Base):
     """What one person wrote, stored before anything else happens to it."""
 
@@ -246,6 +249,9 @@ class Comment(Base):
         Index("ix_comment_unprocessed", "processed_at"),
         # When the public wrote: the overview's and the monthly report's periods.
         Index("ix_comment_written", text("coalesce(published_at, fetched_at)")),
+        # Relevant comments not (yet) counted in term_day: what the sweep counts (hot_terms.py).
+        Index("ix_comment_terms_uncounted", "id", postgresql_where=UNCOUNTED_TERMS,
+              sqlite_where=UNCOUNTED_TERMS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -280,9 +286,35 @@ class Comment(Base):
     case_id: Mapped[int | None] = mapped_column(
         ForeignKey("case.id", ondelete="SET NULL"), index=True
     )
+    # The hot-word terms of the text (distinct, sorted) and the local day under which they are
+    # counted in term_day; terms_day NULL: not counted (huiying/hot_terms.py keeps both).
+    terms: Mapped[list[str] | None] = mapped_column(JSON)
+    terms_day: Mapped[date | None] = mapped_column(Date)
 
     source: Mapped[Source] = relationship()
     case: Mapped[Case | None] = relationship(back_populates="comments")
+
+
+class TermDay(Base):
+    """How many relevant comments written on a local day (HUIYING_TIMEZONE) use a term: what
+    hot words are ranked from, kept by the worker as it processes comments (hot_terms.py)."""
+
+    __tablename__ = "term_day"
+    # The background of a few candidate terms: their days, without reading every term's.
+    __table_args__ = (Index("ix_term_day_term_day", "term", "day"),)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    term: Mapped[str] = mapped_column(String(40), primary_key=True)
+    docs: Mapped[int] = mapped_column(Integer)
+
+
+class TermDayTotal(Base):
+    """How many relevant comments were written on a local day: the size of a background."""
+
+    __tablename__ = "term_day_total"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    docs: Mapped[int] = mapped_column(Integer)
 
 
 class CaseEvent(Base):

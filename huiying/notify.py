@@ -45,7 +45,7 @@ from huiying.models import (
     utcnow,
 )
 from huiying.settings import Settings
-from huiying.trends import hot_words_of_period
+from huiying.trends import hot_words_of_days
 from huiying.workflow import DONE_STATUSES, awaiting_answer, overdue, work_calendar
 
 log = logging.getLogger(__name__)
@@ -387,7 +387,7 @@ class _Texts:
         start, end = _day_bounds(day, self.zone)
         lead = f"{day.isoformat()}（{self.local(start)} 至 {self.local(end)}）舆情概况如下。"
         sections = [*self.brief_cases(start, end), *self.brief_comments(start, end),
-                    *self.brief_overdue(), *self.brief_replies(start, end), self.brief_words(end),
+                    *self.brief_overdue(), *self.brief_replies(start, end), self.brief_words(day),
                     "", f"舆情看板：{self.settings.base_url}/"]
         return f"【回应】舆情日报 {day.isoformat()}", self.mail("宣传办", lead, "\n".join(sections))
 
@@ -450,8 +450,9 @@ class _Texts:
         on_time = sum(bool(value) for value in replied)
         return [f"四、昨日回复：{len(replied)} 件，其中按时 {on_time} 件、超时 {len(replied) - on_time} 件"]
 
-    def brief_words(self, end: datetime) -> str:
-        found = hot_words_of_period(self.session, end, days=1, top_k=BRIEF_HOT_WORDS)["words"]
+    def brief_words(self, day: date) -> str:
+        found = hot_words_of_days(self.session, day, day, top_k=BRIEF_HOT_WORDS,
+                                  tz=self.settings.timezone)["words"]
         return f"五、昨日热词：{'、'.join(w['word'] for w in found) or '无'}"
 
 

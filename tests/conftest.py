@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -12,9 +13,9 @@ import time
 import uuid
 from contextlib import closing
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-
 
 
 def _own_names_per_worker() -> None:
@@ -143,6 +144,49 @@ def migrated_env(embedded_env, migrated_sqlite) -> dict[str, str]:
     return embedded_env
 
 
+PG_URL = os.environ.get("HUIYING_TEST_DATABASE_URL")  # app and core tests run on it too when set
+PG_ADMIN_PASSWORD = "admin-password-123"  # the first admin of pg_template's database
+
+
+def pg_database_name(url: str) -> str:
+    name = urlsplit(url).path.lstrip("/")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise ValueError(f"HUIYING_TEST_DATABASE_URL: unsafe database name {name!r}")
+    return name
+
+
+def pg_server(*statements: str) -> None:
+    """Run statements on the test server's `postgres` database, outside any transaction."""
+    import psycopg
+
+    parts = urlsplit(PG_URL.replace("postgresql+psycopg://", "postgresql://", 1))
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as connection:
+        for statement in statements:
+            connection.execute(statement)
+
+
+def recreate_pg_database(name: str, template: str | None = None) -> None:
+    pg_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+              f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+
+
+@pytest.fixture(scope="session")
+def pg_template(tmp_path_factory):
+    """The name of a PostgreSQL database migrated and seeded once per session, copied per test
+    (the first admin's password: PG_ADMIN_PASSWORD).
+
+    Named after HUIYING_TEST_DATABASE_URL's database, so parallel runs with their own names
+    never share one.
+    """
+    template = f"{pg_database_name(PG_URL)}_template"
+    recreate_pg_database(template)
+    prepared_in({"HUIYING_DATA_DIR": str(tmp_path_factory.mktemp("pg-template")),
+                 "HUIYING_DATABASE_URL": urlunsplit(urlsplit(PG_URL)._replace(path=f"/{template}")),
+                 "HUIYING_ADMIN_PASSWORD": PG_ADMIN_PASSWORD})
+    yield template
+    pg_server(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> str:
     """A PostgreSQL database of this test run's own, dropped afterwards."""
@@ -177,8 +221,8 @@ def empty_database(url: str) -> None:
     try:
         with engine.begin() as db:
             db.execute(text('TRUNCATE comment, "case", case_event, source, crawl_error, "user", '
-                            "department, routing_rule, notification, topic, label, audit_event, annual_input "
-                            "CASCADE"))
+                            "department, routing_rule, notification, topic, label, audit_event, "
+                            "annual_input, term_day, term_day_total CASCADE"))
     finally:
         engine.dispose()  # an engine dropped with open connections warns when collected
 

@@ -48,8 +48,8 @@ def create_celery(settings: Settings) -> Celery:
     return app
 
 
-# Whether this worker's processes segment text (the daily briefing's hot words): set by
-# `huiying worker` from its queues before the pool forks.
+# Whether this worker's processes segment text (processing a comment counts its hot-word
+# terms): set by `huiying worker` from its queues before the pool forks.
 WARM_SEGMENTER = True
 
 

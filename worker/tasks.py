@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from huiying.cases import installation_relevance, installation_router, unprocessed_ids
 from huiying.cases import process_comments as process_comment_ids
 from huiying.db import session_scope
+from huiying.hot_terms import count_uncounted
 from huiying.models import utcnow
 from huiying.notify import scan, send_pending
 from huiying.queue import BATCH
@@ -47,6 +48,12 @@ def sweep_unprocessed() -> int:
         process_comments.delay(ids[start:start + BATCH])
     if ids:
         log.info("sweep re-enqueued %d unprocessed comments", len(ids))
+    # Also count the hot-word terms of relevant comments left uncounted (a relevance correction
+    # of a comment never segmented: the dashboard does not run jieba).
+    with session_scope(settings.database_url) as session:
+        counted = count_uncounted(session, settings.timezone)
+    if counted:
+        log.info("sweep counted the hot-word terms of %d comments", counted)
     return len(ids)
 
 

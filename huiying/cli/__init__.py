@@ -259,7 +259,7 @@ def web(host: str | None, port: int | None) -> None:
               help="Queues to consume: analysis (comments, sweeps), crawl, mail (notifications).")
 def worker(concurrency: int, queue_names: str) -> None:
     """Run a Celery worker on some or all of the queues (docs/operations.md)."""
-    from huiying.queue import MAIL, check_broker, parse_queues
+    from huiying.queue import ANALYSIS, check_broker, parse_queues
 
     queues = parse_queues(queue_names)
     settings = _database()
@@ -267,7 +267,7 @@ def worker(concurrency: int, queue_names: str) -> None:
     import worker.app
     from worker.app import app
 
-    worker.app.WARM_SEGMENTER = MAIL in queues  # the briefing's hot words segment text
+    worker.app.WARM_SEGMENTER = ANALYSIS in queues  # processing counts the hot-word terms
     argv = ["worker", f"--loglevel={settings.log_level}", f"--concurrency={concurrency}",
             f"--queues={','.join(queues)}", f"--hostname={'+'.join(queues)}@%h"]
     if settings.broker_url.startswith("filesystem"):
@@ -363,20 +363,24 @@ def _analyze_batch(batch: list[tuple[object, str]], rules, engine: str, topics) 
         click.echo(json.dumps(out, ensure_ascii=False))
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option("--days", default=7, show_default=True, type=click.IntRange(1, 366),
-              help="Length of the period, ending now.")
+              help="Length of the period in local days, ending today.")
 @click.option("--top", default=20, show_default=True, type=click.IntRange(1, 200))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def hotwords(days: int, top: int, as_json: bool) -> None:
-    """Hot words of the last days among relevant comments (舆情热词)."""
+@click.pass_context
+def hotwords(ctx: click.Context, days: int, top: int, as_json: bool) -> None:
+    """Hot words of the last days among relevant comments (舆情热词), from the terms the
+    worker counted; `huiying hotwords rebuild` counts every stored comment again."""
+    if ctx.invoked_subcommand is not None:
+        return
     from huiying.db import session_scope
     from huiying.models import utcnow
     from huiying.trends import hot_words_of_period
 
     settings = _database()
     with session_scope(settings.database_url) as session:
-        result = hot_words_of_period(session, utcnow(), days=days, top_k=top)
+        result = hot_words_of_period(session, utcnow(), days=days, top_k=top, tz=settings.timezone)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
         return
@@ -384,6 +388,21 @@ def hotwords(days: int, top: int, as_json: bool) -> None:
                f"(against {result['background_comments']} before):")
     for rank, item in enumerate(result["words"], 1):
         click.echo(f"{rank:>3}. {item['word']}  {item['score']}")
+
+
+@hotwords.command("rebuild")
+def hotwords_rebuild() -> None:
+    """Count the hot-word terms of every stored comment again (after an upgrade, a change of
+    HUIYING_TIMEZONE or of the user dictionary); workers may go on meanwhile. Prints the
+    counts as one JSON object; progress on stderr."""
+    from huiying.bootstrap import stderr_progress
+    from huiying.db import session_scope
+    from huiying.hot_terms import rebuild
+
+    settings = _database()
+    with session_scope(settings.database_url) as session:
+        result = rebuild(session, settings.timezone, progress=stderr_progress())
+    click.echo(json.dumps(result, ensure_ascii=False))
 
 
 @cli.group()

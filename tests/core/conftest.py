@@ -1,4 +1,5 @@
-"""Core fixtures: a real SQLite database built by the migrations, and stored comments."""
+"""Core fixtures: a real SQLite database built by the migrations (and PostgreSQL for the
+tests that ask for `any_database`), and stored comments."""
 
 from datetime import UTC, datetime
 
@@ -7,8 +8,9 @@ from sqlalchemy import func, select
 
 from huiying import settings as settings_module
 from huiying.cases import unprocessed_ids
-from huiying.db import session_scope
+from huiying.db import engine_for, session_scope
 from huiying.models import Comment, Source
+from tests.conftest import PG_URL, pg_database_name, pg_server, recreate_pg_database
 
 
 @pytest.fixture
@@ -19,6 +21,23 @@ def database(tmp_path, monkeypatch, migrated_sqlite):
     url = migrated_sqlite(tmp_path, "admin-password-1")
     assert url == settings_module.load().database_url
     return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"] if PG_URL else ["sqlite"])
+def any_database(request, tmp_path, monkeypatch):
+    """`database` on SQLite, and the same on PostgreSQL when HUIYING_TEST_DATABASE_URL is set
+    (a copy of the session's migrated template): the URL, also in HUIYING_DATABASE_URL."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("database")
+        return
+    monkeypatch.setenv("HUIYING_DATA_DIR", str(tmp_path))
+    name = pg_database_name(PG_URL)
+    recreate_pg_database(name, request.getfixturevalue("pg_template"))
+    monkeypatch.setenv("HUIYING_DATABASE_URL", PG_URL)
+    url = settings_module.load().database_url
+    yield url
+    engine_for(url).dispose()
+    pg_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def add_comments(url, *texts):

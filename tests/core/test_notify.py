@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from huiying import notify, workflow
+from huiying import hot_terms, notify, workflow
 from huiying import settings as settings_module
 from huiying.cases import process_comments
 from huiying.db import session_scope
@@ -427,6 +427,9 @@ def a_busy_day(url):
         add_comment(session, 11, "校车校车", relevant=False, negative=True, published=noon)
         add_comment(session, 12, "今天校车", negative=True, published=DAY_END + timedelta(minutes=5))
         session.flush()
+        # The hot-word terms, as the worker counts them when it processes a comment.
+        comments = session.scalars(select(Comment)).all()
+        hot_terms.count_comments(session, comments, settings_module.load().timezone)
         return {case.title: case.id for case in session.scalars(select(Case))}
 
 

@@ -4,7 +4,18 @@ from sqlalchemy import select
 
 from huiying.cases import process_comments, unprocessed_ids
 from huiying.db import session_scope
-from huiying.models import Case, CaseEvent, CaseStatus, Comment, Department, Label, RoutingRule, Topic, User
+from huiying.models import (
+    Case,
+    CaseEvent,
+    CaseStatus,
+    Comment,
+    Department,
+    Label,
+    RoutingRule,
+    TermDay,
+    Topic,
+    User,
+)
 from huiying.topics import reclassify_topics, topic_disagreements
 from tests.core.conftest import add_comments
 
@@ -144,5 +155,10 @@ def test_a_new_topic_word_makes_a_dismissed_comment_a_case_unless_a_person_dismi
         assert food.relevant and food.case_id is not None and food.topic == "研学实践"
         assert session.get(Case, food.case_id).department.name == "基础教育股"
         assert not fee.relevant and fee.case_id is None and fee.processed_at is not None
+        # Now relevant, its words count among the hot words (the other's do not).
+        assert food.terms_day is not None and "研学" in food.terms and fee.terms_day is None
+        counted = session.scalar(select(TermDay.docs).where(TermDay.day == food.terms_day,
+                                                            TermDay.term == "研学"))
+        assert counted == 1
     with session_scope(database) as session:
         assert reclassify_topics(session)["comments_reanalysed"] == 0

@@ -39,7 +39,7 @@ def test_a_new_case_gets_its_tokens(database):
 
 def test_migration_0012_backfills_the_tokens(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    upgrade(url, "0010")
+    upgrade(url, "0011")
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text(

@@ -6,7 +6,6 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from sqlalchemy import select
@@ -16,49 +15,10 @@ from huiying.cases import process_comments
 from huiying.db import engine_for, new_session
 from huiying.models import Case, Comment, Source, utcnow
 from huiying.users import create_user
-from tests.conftest import prepared_in
+from tests.conftest import PG_ADMIN_PASSWORD, PG_URL, pg_database_name, pg_server, recreate_pg_database
 
-ADMIN_PASSWORD = "admin-password-123"
+ADMIN_PASSWORD = PG_ADMIN_PASSWORD  # the same first admin on SQLite and PostgreSQL
 PASSWORD = "department-pw-123"
-PG_URL = os.environ.get("HUIYING_TEST_DATABASE_URL")
-
-
-def _database_name(url: str) -> str:
-    name = urlsplit(url).path.lstrip("/")
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
-        raise ValueError(f"HUIYING_TEST_DATABASE_URL: unsafe database name {name!r}")
-    return name
-
-
-def _on_server(*statements: str) -> None:
-    """Run statements on the test server's `postgres` database, outside any transaction."""
-    import psycopg
-
-    parts = urlsplit(PG_URL.replace("postgresql+psycopg://", "postgresql://", 1))
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as connection:
-        for statement in statements:
-            connection.execute(statement)
-
-
-def _recreate(name: str, template: str | None = None) -> None:
-    _on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
-               f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
-
-
-@pytest.fixture(scope="session")
-def pg_template(tmp_path_factory):
-    """The name of a PostgreSQL database migrated and seeded once per session, copied per test.
-
-    Named after HUIYING_TEST_DATABASE_URL's database, so parallel runs with their own names
-    never share one.
-    """
-    template = f"{_database_name(PG_URL)}_template"
-    _recreate(template)
-    prepared_in({"HUIYING_DATA_DIR": str(tmp_path_factory.mktemp("pg-template")),
-                 "HUIYING_DATABASE_URL": urlunsplit(urlsplit(PG_URL)._replace(path=f"/{template}")),
-                 "HUIYING_ADMIN_PASSWORD": ADMIN_PASSWORD})
-    yield template
-    _on_server(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
 
 
 # Every app test runs on SQLite, and on PostgreSQL too when HUIYING_TEST_DATABASE_URL is set
@@ -78,13 +38,13 @@ def database_url(request, tmp_path, monkeypatch, migrated_sqlite):
         yield url
         engine_for(url).dispose()
         return
-    name = _database_name(PG_URL)
-    _recreate(name, request.getfixturevalue("pg_template"))
+    name = pg_database_name(PG_URL)
+    recreate_pg_database(name, request.getfixturevalue("pg_template"))
     monkeypatch.setenv("HUIYING_DATABASE_URL", PG_URL)
     url = settings.load().database_url
     yield url
     engine_for(url).dispose()
-    _on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    pg_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from huiying.models import CaseEvent, Comment, Label, Topic, User
+from analysis.hotwords import _tokenizer
+from huiying.models import CaseEvent, Comment, Label, TermDay, TermDayTotal, Topic, User
 
 from .conftest import PASSWORD, csrf_token
 
@@ -14,6 +15,13 @@ from .conftest import PASSWORD, csrf_token
 def comment_of(db, case):
     db.expire_all()
     return db.scalar(select(Comment).where(Comment.case_id == case.id))
+
+
+def hot_word_counts(db, day):
+    """(relevant comments, {term: comments}) counted for the local `day`."""
+    db.expire_all()
+    total = db.scalar(select(TermDayTotal.docs).where(TermDayTotal.day == day))
+    return total, dict(db.execute(select(TermDay.term, TermDay.docs).where(TermDay.day == day)).all())
 
 
 def url(case, comment):
@@ -79,11 +87,23 @@ def test_admin_marks_a_comment_irrelevant_and_unchanged_saves_nothing(client, au
     assert db.scalar(select(Label)) is None
 
     data[f"c{comment.id}-relevant"] = "false"
+    day, terms = comment.terms_day, comment.terms
+    counted = hot_word_counts(db, day)
+    _tokenizer.cache_clear()
     client.post(url(case, comment), data=data)
     label = db.scalar(select(Label))
     assert (label.field, label.value) == ("relevant", "false")
     assert comment_of(db, case).relevant is False
     assert "相关 是→否" in db.scalar(select(CaseEvent.note).where(CaseEvent.action == "correct"))
+    # Out of the hot-word counts at once, by the terms stored on the comment: no jieba here.
+    assert day is not None and terms and comment_of(db, case).terms_day is None
+    total, per_term = hot_word_counts(db, day)
+    assert total == counted[0] - 1 and all(per_term[t] == counted[1][t] - 1 for t in terms)
+    data = form_values(client.get(f"/cases/{case.id}").text, comment)
+    data[f"c{comment.id}-relevant"] = "true"
+    client.post(url(case, comment), data=data)
+    assert comment_of(db, case).terms_day == day and hot_word_counts(db, day) == counted
+    assert _tokenizer.cache_info().currsize == 0
 
 
 def test_a_value_that_is_not_offered_is_refused(client, auth, cases, db):
