@@ -27,6 +27,7 @@ COMMENTS_PER_CASE = 5
 DAYS = 730
 DEPARTMENTS = 10
 REQUESTS = 20  # per page, after the first
+TIMEZONE = "Asia/Shanghai"  # the default HUIYING_TIMEZONE
 TARGET_P95_MS = 200
 ADMIN_PASSWORD = "bench-admin-password"  # noqa: S105 (the bench database's own admin)
 TITLES = ["城关小学招生划片不合理", "校车超载严重", "幼儿园乱收费", "食堂饭菜质量差", "课后服务收费过高",
@@ -114,16 +115,26 @@ SEED = [
        ) s""",
     """INSERT INTO comment (id, source_id, external_id, url, title, body, author, published_at,
          content_hash, fetched_at, processed_at, text_norm, relevant, relevance, sentiment,
-         sentiment_label, topic, severity, fingerprint, model_version, request_type, case_id)
+         sentiment_label, topic, severity, fingerprint, model_version, request_type, case_id,
+         terms, terms_day)
        SELECT n, src.ids[1 + n % 4], 'b' || n, 'https://liuyan.example.gov.cn/' || n,
          c.title, :body, '网友' || (n % 5000), c.first_seen_at + ((n - 1) % :per_case) * interval '1 hour',
          md5('bench-comment-' || n), c.first_seen_at + ((n - 1) % :per_case) * interval '1 hour',
          c.first_seen_at + ((n - 1) % :per_case) * interval '1 hour', c.title || :body, true, 0.9, -0.5,
          c.sentiment_label, c.topic, c.severity, c.fingerprint, 'bench',
-         CASE WHEN n % 4 >= 2 THEN (ARRAY['咨询', '投诉', '建议', '求助'])[1 + n % 4] END, c.id
+         CASE WHEN n % 4 >= 2 THEN (ARRAY['咨询', '投诉', '建议', '求助'])[1 + n % 4] END, c.id,
+         CAST(tt.terms[1 + c.id % array_length(tt.terms, 1)] AS json),
+         CAST(timezone(:tz, c.first_seen_at + ((n - 1) % :per_case) * interval '1 hour') AS date)
        FROM generate_series(1, :cases * :per_case) n
        JOIN "case" c ON c.id = (n - 1) / :per_case + 1
-       CROSS JOIN (SELECT array_agg(id ORDER BY id) AS ids FROM source) src""",
+       CROSS JOIN (SELECT array_agg(id ORDER BY id) AS ids FROM source) src
+       CROSS JOIN (SELECT CAST(:title_terms AS text[]) AS terms) tt""",
+    # The hot-word counts the worker would have kept (huiying/hot_terms.py).
+    """INSERT INTO term_day (day, term, docs)
+       SELECT terms_day, term, count(*) FROM comment, json_array_elements_text(terms) term
+       GROUP BY terms_day, term""",
+    """INSERT INTO term_day_total (day, docs) SELECT terms_day, count(*) FROM comment
+       GROUP BY terms_day""",
     """INSERT INTO case_event (case_id, at, action, from_status, to_status, note, data)
        SELECT id, first_seen_at, 'create', NULL, '待研判', '由留言生成', '{}' FROM "case" """,
     """INSERT INTO case_event (case_id, at, action, from_status, to_status, note, data)
@@ -147,12 +158,18 @@ def seed(url: str, now: datetime) -> float:
         subprocess.run([sys.executable, "-m", "huiying", "db", "upgrade"], env=_env(url, tmp),
                        check=True, capture_output=True)
     engine = create_engine(url)
+    import json
+
+    from huiying.hot_terms import terms_of
     from huiying.search import search_text
 
     params = {"departments": DEPARTMENTS, "cases": CASES, "per_case": COMMENTS_PER_CASE,
               "days": DAYS, "now": now, "body": BODY, "titles": TITLES,
               # what huiying.search.search_text gives a title "（g）" and the body, as SQL parts
-              "title_tokens": [search_text(title) for title in TITLES], "body_tokens": search_text(BODY)}
+              "title_tokens": [search_text(title) for title in TITLES], "body_tokens": search_text(BODY),
+              # each comment's text is its case's title and the body (text_norm below)
+              "title_terms": [json.dumps(terms_of(title + BODY), ensure_ascii=False) for title in TITLES],
+              "tz": TIMEZONE}
     with engine.begin() as db:
         for statement in SEED:
             names = set(re.findall(r"(?<!:):(\w+)", statement))

@@ -292,3 +292,10 @@ def smtp_server():
     controller.start()
     yield mailbox, controller.port
     controller.stop()
+
+
+def pytest_collection_modifyitems(items):
+    """The slow end-to-end tests first: with two xdist workers the run then ends on short
+    tests that both workers share, not on one worker finishing a long one alone. Each group
+    keeps its order."""
+    items.sort(key=lambda item: 0 if "/e2e/" in str(item.path) or "browser" in item.path.name else 1)
