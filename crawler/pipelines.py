@@ -32,4 +32,4 @@ class StorePipeline:
     def close_spider(self) -> None:
         store = self.crawler.spider.store
         if store is not None:
-            store.close(self.count)
+            store.close(self.count, self.crawler.stats.get_stats())

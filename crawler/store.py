@@ -10,7 +10,7 @@ from sqlalchemy import select
 from crawler.dates import parse_site_time
 from crawler.items import CommentItem
 from huiying.db import session_scope
-from huiying.models import CrawlError, Source, utcnow
+from huiying.models import CrawlError, CrawlRun, Source, utcnow
 from huiying.sources import SourceConfig
 from huiying.store import CommentData, upsert_comment
 
@@ -32,6 +32,7 @@ class Store:
         self.config = config
         self.enqueue = enqueue
         self.stats = CrawlStats()
+        self.started_at = utcnow()
         self._pending: list[int] = []
         with session_scope(database_url) as session:
             # `huiying crawl` registered the source already; a direct caller may not have.
@@ -79,9 +80,17 @@ class Store:
             self.enqueue(self._pending)
         self._pending = []
 
-    def close(self, item_count: int) -> None:
+    def close(self, item_count: int, scrapy_stats: dict | None = None) -> None:
+        """The crawl ended: the source's last crawl, and one crawl_run row (crawl health)."""
         self.flush()
+        scrapy_stats = scrapy_stats or {}
+        now = utcnow()
         with session_scope(self.database_url) as session:
             source = session.get(Source, self.source_id)
-            source.last_crawled_at = utcnow()
+            source.last_crawled_at = now
             source.last_item_count = item_count
+            session.add(CrawlRun(
+                source_id=self.source_id, started_at=self.started_at, finished_at=now,
+                pages=scrapy_stats.get("response_received_count", 0), items=item_count,
+                new=self.stats.new, errors=len(self.stats.errors),
+                robots_refused=scrapy_stats.get("robotstxt/forbidden", 0)))

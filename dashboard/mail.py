@@ -25,7 +25,7 @@ bp = Blueprint("mail", __name__, url_prefix="/admin/mail")
 KIND_LABELS = {"assign": lazy_gettext("派单通知"), "alert": lazy_gettext("重大/较大预警"),
                "spike": lazy_gettext("负面集中预警"), "remind": lazy_gettext("到期提醒"),
                "overdue": lazy_gettext("催办"), "brief": lazy_gettext("舆情日报"),
-               "monthly": lazy_gettext("回应月报")}
+               "monthly": lazy_gettext("回应月报"), "crawl": lazy_gettext("采集异常")}
 STATUS_LABELS = {"pending": lazy_gettext("等待发送"), "failed": lazy_gettext("发送失败"),
                  "sent": lazy_gettext("已发送"), "skipped": lazy_gettext("已无需发送")}
 SHOWN = 100

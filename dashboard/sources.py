@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, Length
 from dashboard.db import get_db, get_or_404
 from dashboard.permissions import ADMINISTER, require_roles
 from dashboard.refusals import message
+from huiying import crawl_health
 from huiying import sources as core
 from huiying.errors import ChangeRefused, InputError
 from huiying.models import CrawlError, Source
@@ -22,6 +23,9 @@ from huiying.models import CrawlError, Source
 bp = Blueprint("sources", __name__, url_prefix="/admin/sources")
 
 RECENT_ERRORS = 20
+# huiying/crawl_health.py's incidents, as the sources table names them
+INCIDENT_LABELS = {"robots": lazy_gettext("robots.txt 拒绝采集"), "failing": lazy_gettext("连续采集失败"),
+                   "empty": lazy_gettext("采到 0 条，可能改版")}
 MAX_YAML = 20_000
 EXAMPLE = """\
 name: county-board            # 小写字母、数字、- 或 _；保存后不能修改
@@ -67,7 +71,9 @@ def index():
     rows = db.scalars(select(Source).order_by(Source.name)).all()
     recent = db.execute(select(CrawlError, Source.name).join(Source, Source.id == CrawlError.source_id)
                         .order_by(CrawlError.at.desc(), CrawlError.id.desc()).limit(RECENT_ERRORS)).all()
+    health_of = {h.name: h for h in crawl_health.health(db)}
     return render_template("admin/sources.html", sources=rows, file_of=file_of, error_counts=error_counts,
+                           health_of=health_of, incident_labels=INCIDENT_LABELS,
                            broken=[f for f in files if f.error], recent=recent, directory=_directory(),
                            toggle=FlaskForm(), import_kind=core.IMPORT_KIND)
 

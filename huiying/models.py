@@ -119,6 +119,23 @@ class CrawlError(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class CrawlRun(Base):
+    """One crawl of a source, as it ended: what it fetched and found (huiying/crawl_health.py)."""
+
+    __tablename__ = "crawl_run"
+    __table_args__ = (Index("ix_crawl_run_source_started", "source_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    pages: Mapped[int] = mapped_column(default=0)  # responses received, list pages included
+    items: Mapped[int] = mapped_column(default=0)  # comments read, new or not
+    new: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[int] = mapped_column(default=0)  # crawl_error rows the run wrote
+    robots_refused: Mapped[int] = mapped_column(default=0)  # requests robots.txt forbade
+
+
 class Department(Base):
     __tablename__ = "department"
 

@@ -59,6 +59,7 @@ class Kind(enum.StrEnum):
     OVERDUE = "overdue"  # 催办: the deadline has passed
     BRIEF = "brief"  # 舆情日报: the day before, once a day
     MONTHLY = "monthly"  # 回应月报 of the month before, on the month's first working day
+    CRAWL = "crawl"  # a source's crawl went wrong (huiying/crawl_health.py), once per incident
 
 
 # Events and cases older than this are not looked at again: the scan stays cheap.
@@ -99,7 +100,8 @@ def scan(session: Session, settings: Settings, now: datetime | None = None) -> d
     text = _Texts(session, settings, now)
     facts = [*_assignments(session, people, text, now), *_alerts(session, people, text, now),
              *_spike(session, settings, people, text, now), *_deadlines(session, people, text, now),
-             *_briefing(settings, people, text, now), *_monthly_report(settings, people, text, now)]
+             *_briefing(settings, people, text, now), *_monthly_report(settings, people, text, now),
+             *_crawl_incidents(session, people, text)]
     created = _store(session, facts, now)
     session.commit()
     if any(created.values()):
@@ -189,6 +191,18 @@ def _briefing(settings: Settings, people: _Recipients, text: _Texts, now: dateti
     day = local.date() - timedelta(days=1)
     yield _Fact(Kind.BRIEF, f"brief:{day.isoformat()}", people.press_office(), None,
                 partial(text.brief, day))
+
+
+def _crawl_incidents(session: Session, people: _Recipients, text: _Texts) -> Iterator[_Fact]:
+    """A source whose crawls went wrong: the administrators are told once per incident (the
+    key names the run it began with); after a recovery, a new incident is told again."""
+    from huiying.crawl_health import health
+
+    for source in health(session):
+        if source.incident is None:
+            continue
+        key = f"{Kind.CRAWL}:{source.name}:{source.incident.since_run_id}"
+        yield _Fact(Kind.CRAWL, key, people.administrators(), None, partial(text.crawl, source))
 
 
 def first_working_day(year: int, month: int, calendar: WorkCalendar) -> tuple[date, bool]:
@@ -283,6 +297,12 @@ class _Recipients:
                 User.active.is_(True), User.role.in_([Role.PRESS, Role.ADMIN])).order_by(User.id))
             self._press = _unique(a for email in emails for a in _addresses(email))
         return self._press
+
+    def administrators(self) -> list[str]:
+        """Active administrators with an email address (they keep the sources)."""
+        emails = self.session.scalars(select(User.email).where(
+            User.active.is_(True), User.role == Role.ADMIN).order_by(User.id))
+        return _unique(a for email in emails for a in _addresses(email))
 
     def department(self, department: Department) -> list[str]:
         """The department's own address and its active users' addresses."""
@@ -381,6 +401,21 @@ class _Texts:
                 "请立即办理并回应，如需延期请按程序申请。")
         return (f"【回应】催办：{mask_text(case.title)} 已超过办理时限",
                 self.mail(greeting, lead, self.facts(case)))
+
+    def crawl(self, source) -> tuple[str, str]:
+        """A crawl incident of `source` (a huiying.crawl_health.SourceHealth)."""
+        incident = source.incident
+        lead = (f"来源“{source.title}”（{source.name}）自 {self.local(incident.since)} 起{incident.text}，"
+                "该来源的新留言可能没有采到。请检查网站与来源配置；恢复后此提醒自动解除。")
+        details = "\n".join([
+            f"最近一次采集：{self.local(source.last_started_at)}，用时 {source.last_seconds} 秒",
+            f"页面 {source.last_pages} 个，留言 {source.last_items} 条（新增 {source.last_new} 条），"
+            f"错误 {source.last_errors} 个",
+            "",
+            f"来源管理：{self.settings.base_url}/admin/sources/",
+            "命令行：huiying sources status --json",
+        ])
+        return f"【回应】采集异常：{source.title}（{incident.text}）", self.mail("管理员", lead, details)
 
     def brief(self, day: date) -> tuple[str, str]:
         """舆情日报 of the local `day`; an empty day says so in a few lines."""

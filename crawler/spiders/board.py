@@ -115,6 +115,8 @@ class BoardSpider(scrapy.Spider):
         elif "larger than download max size" in failure.getErrorMessage():
             limit = self.crawler.settings.getint("DOWNLOAD_MAXSIZE") // (1024 * 1024)
             message = f"the page is larger than the {limit} MB download limit; not read"
+        elif failure.check(IgnoreRequest) and "robots.txt" in failure.getErrorMessage():
+            message = "refused by the site's robots.txt; not read"
         elif failure.check(IgnoreRequest) and "max redirections" in failure.getErrorMessage():
             message = "too many redirects (more than REDIRECT_MAX_TIMES); not read"
         else:

@@ -173,6 +173,33 @@ def sources_check(file: Path, as_json: bool, limit: int | None) -> None:
     _summarise_errors(config.name, crawled.errors)
 
 
+@sources.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per source, a list.")
+def sources_status(as_json: bool) -> None:
+    """Crawl health per source: last run, pages, comments, errors, duration, incident."""
+    from huiying.crawl_health import health
+    from huiying.db import session_scope
+
+    settings = _database()
+    with session_scope(settings.database_url) as session:
+        found = health(session)
+    if as_json:
+        click.echo(json.dumps([source.as_dict() for source in found], ensure_ascii=False))
+        return
+    if not found:
+        click.echo("no crawled sources yet (see docs/sources.md)")
+    for source in found:
+        if source.last_started_at is None:
+            click.echo(f"{source.name}: never crawled")
+            continue
+        state = f"INCIDENT since {source.incident.since:%Y-%m-%d %H:%M} UTC: {source.incident.kind}" \
+            if source.incident else ("ok" if source.enabled else "disabled")
+        click.echo(f"{source.name}: {state}; last run {source.last_started_at:%Y-%m-%d %H:%M} UTC, "
+                   f"{source.last_seconds} s, {source.last_pages} pages, {source.last_items} comments "
+                   f"({source.last_new} new), {source.last_errors} errors; {source.runs} runs, "
+                   f"{source.errors_total} errors recorded")
+
+
 ERRORS_SHOWN = 10
 
 

@@ -5,14 +5,14 @@ import html
 import socket
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
 from sqlalchemy import select
 
 from huiying.cli.runner import demo_config
-from huiying.models import CrawlError, Source
+from huiying.models import CrawlError, CrawlRun, Source
 from tests.e2e.test_crawl_outcomes import outcome_site  # noqa: F401 (a fixture)
 
 from .admin_helpers import audit_events, post_form
@@ -140,6 +140,25 @@ def test_last_crawl_items_and_errors_are_shown(client, auth, db, sources_dir):
     assert "Connection refused" in detail and "37 条" in detail
     fixed = client.get("/admin/sources/file/broken.yml")
     assert fixed.status_code == 200 and "当前文件有误" in fixed.text
+
+
+def test_crawl_health_and_incidents_are_shown(client, auth, db, sources_dir):
+    sources_dir.mkdir(parents=True, exist_ok=True)
+    (sources_dir / "yunxi.yml").write_text(demo_yaml("http://127.0.0.1:9"), "utf-8")
+    row = Source(name="yunxi", title="云溪", kind="board")
+    db.add(row)
+    db.flush()
+    start = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
+    for hour, items, errors in ((0, 30, 0), (1, 31, 0), (2, 29, 0), (3, 0, 1)):
+        at = start + timedelta(hours=hour)
+        db.add(CrawlRun(source_id=row.id, started_at=at, finished_at=at + timedelta(seconds=12.5),
+                        pages=4 + hour, items=items, new=0, errors=errors, robots_refused=0))
+    db.commit()
+    auth.login()
+    page = client.get("/admin/sources/").text
+    assert "用时（秒）" in page and '<td class="text-end">12.5</td>' in page
+    assert '<td class="text-end">7</td>' in page  # the last run's pages
+    assert "crawl-incident" in page and "采到 0 条，可能改版" in page and 'class="table-warning"' in page
 
 
 def test_check_runs_sources_check_on_the_text_without_saving(app, client, auth, db, demo_site, sources_dir):
