@@ -367,7 +367,8 @@ def test_the_notify_commands(tmp_path, smtp_server, migrated_sqlite):
     summary = last_json(huiying("notify", "run", "--json", env=env).stdout)
     # No press officer with an address here: no briefing, whatever the hour.
     assert summary == {"assign": 1, "alert": 0, "spike": 0, "remind": 0, "overdue": 0, "brief": 0,
-                       "monthly": 0, "crawl": 0, "sent": 1, "retrying": 0, "failed": 0, "skipped": 0, "pending": 0}
+                       "monthly": 0, "crawl": 0,
+                       "sent": 1, "retrying": 0, "failed": 0, "skipped": 0, "pending": 0}
     assert mailbox.to(DEPARTMENT_MAIL)
     again = huiying("notify", "run", env=env).stdout
     assert "assign: 0" in again and "sent: 0" in again

@@ -78,5 +78,6 @@ def test_an_assigned_case_is_emailed_by_the_worker(production_env, pg_url, smtp_
     summary = last_json(huiying("notify", "run", "--json", env=production_env).stdout)
     # No press officer has an address here: no briefing either, whatever the hour.
     assert summary == {"assign": 0, "alert": 0, "spike": 0, "remind": 0, "overdue": 0, "brief": 0,
-                       "monthly": 0, "crawl": 0, "sent": 0, "retrying": 0, "failed": 0, "skipped": 0, "pending": 0}
+                       "monthly": 0, "crawl": 0,
+                       "sent": 0, "retrying": 0, "failed": 0, "skipped": 0, "pending": 0}
     assert len(mailbox.to(DEPARTMENT_MAIL)) == 1
