@@ -2,9 +2,15 @@
 
 from huiying import __version__
 
+
+def user_agent(contact: str) -> str:
+    """An honest User-Agent: who we are and how the site can reach the installation."""
+    return f"Huiying/{__version__} (+{contact}; public-opinion monitor of an education bureau)"
+
+
 SCRAPY_SETTINGS = {
     "BOT_NAME": "huiying",
-    "USER_AGENT": f"Huiying/{__version__} (+https://github.com/huiying; public-opinion monitor)",
+    "USER_AGENT": user_agent("https://github.com/huiying"),
     "ROBOTSTXT_OBEY": True,
     "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
     "AUTOTHROTTLE_ENABLED": True,

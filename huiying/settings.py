@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import secrets
 import sys
 from dataclasses import dataclass, field
@@ -24,7 +25,8 @@ BROKER_SCHEMES = ("filesystem", "redis", "rediss", "amqp", "pyamqp", "sqla+sqlit
 # Anything else starting with HUIYING_ is reported as a probable typo.
 KNOWN_VARIABLES = frozenset(PREFIX + name for name in (
     "ENV", "DATA_DIR", "DATABASE_URL", "BROKER_URL", "SECRET_KEY", "TIMEZONE", "LOG_LEVEL",
-    "SOURCES_DIR", "CRAWL_INTERVAL", "CRAWL_TIMEOUT", "SWEEP_INTERVAL", "SWEEP_GRACE", "SENTIMENT_ENGINE",
+    "SOURCES_DIR", "CRAWL_INTERVAL", "CRAWL_TIMEOUT", "CRAWL_CONTACT", "SWEEP_INTERVAL", "SWEEP_GRACE",
+    "SENTIMENT_ENGINE",
     "SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASSWORD", "SMTP_FROM", "SMTP_STARTTLS",
     "WEB_HOST", "WEB_PORT", "BASE_URL", "NEGATIVE_SPIKE", "BRIEF_HOUR",
     "BUREAU_NAME",
@@ -79,6 +81,19 @@ def _check_scheme(name: str, url: str, allowed: tuple[str, ...], example: str) -
         )
 
 
+DEFAULT_CRAWL_CONTACT = "https://github.com/huiying"
+_CONTACT = re.compile(r"^[^\s\x00-\x1f\x7f;()]{3,200}$")  # one token: it goes into a header
+
+
+def load_crawl_contact() -> str:
+    """HUIYING_CRAWL_CONTACT: an email address or a web address, checked (it is sent in a header)."""
+    contact = _env("CRAWL_CONTACT", DEFAULT_CRAWL_CONTACT) or DEFAULT_CRAWL_CONTACT
+    if not _CONTACT.match(contact) or ("@" not in contact and "://" not in contact):
+        raise SettingsError(f"HUIYING_CRAWL_CONTACT must be one email or web address (no spaces), "
+                            f"got {contact!r}.")
+    return contact
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -90,6 +105,8 @@ class Settings:
     sources_dir: Path | None = None
     crawl_interval_minutes: int = 30
     crawl_timeout_seconds: int = 20
+    # Who a site's webmaster can reach about our crawler: in the User-Agent of every request.
+    crawl_contact: str = DEFAULT_CRAWL_CONTACT
     sweep_interval_seconds: int = 60
     # A comment stored this recently is not swept: its own message is still on its way.
     sweep_grace_seconds: int = 120
@@ -233,6 +250,7 @@ def load() -> Settings:
         sources_dir=Path(sources_dir).expanduser().resolve() if sources_dir else data_dir / "sources",
         crawl_interval_minutes=_int("CRAWL_INTERVAL", 30, minimum=1, unit="minutes"),
         crawl_timeout_seconds=_int("CRAWL_TIMEOUT", 20, minimum=1, unit="seconds"),
+        crawl_contact=load_crawl_contact(),
         sweep_interval_seconds=_int("SWEEP_INTERVAL", 60, minimum=5, unit="seconds"),
         sweep_grace_seconds=_int("SWEEP_GRACE", 120, minimum=0, unit="seconds"),
         sentiment_engine=_env("SENTIMENT_ENGINE", "default") or "default",

@@ -160,7 +160,10 @@ def sources_check(file: Path, as_json: bool, limit: int | None) -> None:
 
     config = load_file(file)
     first_page = type(config)(**{**config.__dict__, "max_pages": 1})
-    crawled = crawl_to_items(first_page, {"CLOSESPIDER_ITEMCOUNT": limit} if limit else None)
+    overrides = _crawler_overrides()
+    if limit:
+        overrides["CLOSESPIDER_ITEMCOUNT"] = limit
+    crawled = crawl_to_items(first_page, overrides)
     items = crawled.items[:limit]
     if as_json:
         first = [{"external_id": i["external_id"], "title": i["title"][:100]} for i in items[:5]]
@@ -200,6 +203,18 @@ def sources_status(as_json: bool) -> None:
                    f"{source.errors_total} errors recorded")
 
 
+def _crawler_overrides(settings: Settings | None = None) -> dict:
+    """Scrapy settings from the installation's: the download timeout and the User-Agent's
+    contact (read alone when the command needs no database)."""
+    from crawler.settings import user_agent
+    from huiying.settings import load_crawl_contact
+
+    if settings is None:
+        return {"USER_AGENT": user_agent(load_crawl_contact())}
+    return {"USER_AGENT": user_agent(settings.crawl_contact),
+            "DOWNLOAD_TIMEOUT": settings.crawl_timeout_seconds}
+
+
 ERRORS_SHOWN = 10
 
 
@@ -230,7 +245,7 @@ def crawl(names: tuple[str, ...], source_file: Path | None, output: Path | None,
         from huiying.sources import load_file
 
         config = load_file(source_file)
-        crawled = crawl_to_items(config)
+        crawled = crawl_to_items(config, _crawler_overrides())
         lines = "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in crawled.items)
         if output:
             output.write_text(lines, encoding="utf-8")
@@ -250,7 +265,7 @@ def crawl(names: tuple[str, ...], source_file: Path | None, output: Path | None,
     with claimed_crawls(settings, configs, claimed_at) as mine:
         stats = run_crawl(mine, settings.database_url,
                           enqueue=lambda ids: enqueue_comments(settings, ids),
-                          settings={"DOWNLOAD_TIMEOUT": settings.crawl_timeout_seconds}) if mine else {}
+                          settings=_crawler_overrides(settings)) if mine else {}
     click.echo(json.dumps({name: s.__dict__ for name, s in stats.items()}, ensure_ascii=False))
     for name, source_stats in stats.items():
         _summarise_errors(name, source_stats.errors)
