@@ -66,10 +66,14 @@ class CaseQuery:
     problems: list[Problem] = field(default_factory=list)
     start: datetime | None = None  # UTC, inclusive
     end: datetime | None = None  # UTC, exclusive
+    # The cases whose hotline ticket number (工单编号) is the keyword `q`: looked up once in
+    # parse(), not in every count the page makes.
+    ticket_cases: tuple[int, ...] = ()
 
     def without(self, name: str) -> CaseQuery:
         """The same filters but one (for counts beside a filter's choices)."""
-        return replace(self, chosen={k: v for k, v in self.chosen.items() if k != name})
+        return replace(self, chosen={k: v for k, v in self.chosen.items() if k != name},
+                       ticket_cases=() if name == "q" else self.ticket_cases)
 
     @property
     def sort(self) -> str:
@@ -107,7 +111,7 @@ class CaseQuery:
         if "channel" in chosen:
             query = query.where(_with_comments_from(source_ids(session, chosen["channel"])))
         if "q" in chosen:
-            query = query.where(_matching(session, chosen["q"]))
+            query = query.where(_matching(session, chosen["q"], self.ticket_cases))
         return query
 
     def cases(self, session: Session, user: Any, now: datetime) -> Select:
@@ -131,10 +135,10 @@ class CaseQuery:
 LIST_DEFERRED = (defer(Case.match_text), defer(Case.search_text), defer(Case.summary))
 
 
-def _matching(session: Session, keyword: str):
-    """Cases whose title or summary contains `keyword`, or whose hotline ticket number
-    (工单编号) it is. On PostgreSQL the token index (huiying/search.py) finds them; the ticket
-    ids are looked up first, so the condition stays on the case table's own indexes."""
+def _matching(session: Session, keyword: str, ticket_cases: tuple[int, ...]):
+    """Cases whose title or summary contains `keyword`, or whose hotline ticket number it is
+    (`ticket_cases`, looked up first, so the condition stays on the case table's own indexes).
+    On PostgreSQL the token index (huiying/search.py) finds them."""
     contains = or_(Case.title.contains(keyword, autoescape=True),
                    Case.summary.contains(keyword, autoescape=True))
     tokens = tsquery(keyword)
@@ -144,10 +148,14 @@ def _matching(session: Session, keyword: str):
         # One Chinese character or pair is its own token: the index alone is exact, and the
         # rows need not be read. Longer keywords need LIKE to confirm the order of the pairs.
         contains = indexed if exact_by_tokens(keyword) else and_(indexed, contains)
-    tickets = session.scalars(select(Comment.case_id).where(
+    return or_(contains, Case.id.in_(ticket_cases)) if ticket_cases else contains
+
+
+def ticket_cases(session: Session, keyword: str) -> tuple[int, ...]:
+    """The cases of the imported rows whose 工单编号 is exactly `keyword`."""
+    return tuple(session.scalars(select(Comment.case_id).where(
         Comment.external_id == keyword, Comment.case_id.is_not(None),
-        Comment.source_id.in_(select(Source.id).where(Source.kind == IMPORT_KIND)))).all()
-    return or_(contains, Case.id.in_(tickets)) if tickets else contains
+        Comment.source_id.in_(select(Source.id).where(Source.kind == IMPORT_KIND)))))
 
 
 def _with_comments_from(source_ids: list[int]):
@@ -214,6 +222,7 @@ def parse(session: Session, args: Any, user: Any, tz: str) -> CaseQuery:
     keyword = (args.get("q") or "").strip()[:KEYWORD_LIMIT]
     if keyword:
         chosen["q"] = keyword
+        result.ticket_cases = ticket_cases(session, keyword)
 
     zone = ZoneInfo(tz)
     for name, label in (("from", N_("起始日期")), ("to", N_("截止日期"))):

@@ -62,8 +62,7 @@ class SourceHealth:
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        for key in ("last_started_at",):
-            data[key] = data[key].isoformat() if data[key] else None
+        data["last_started_at"] = self.last_started_at.isoformat() if self.last_started_at else None
         if self.incident:
             data["incident"] = {"kind": self.incident.kind, "text": self.incident.text,
                                 "since": self.incident.since.isoformat(),
@@ -103,9 +102,12 @@ def incident_of(runs: list[CrawlRun]) -> Incident | None:
 
 
 def health(session: Session) -> list[SourceHealth]:
-    """Every crawled source (imports are not crawled), in name order."""
+    """Every crawled source (imports are not crawled), in name order. The notification scan
+    calls this every minute: the counts are one grouped query each, the runs one per source."""
     errors = dict(session.execute(select(CrawlError.source_id, func.count())
                                   .group_by(CrawlError.source_id)).all())
+    run_counts = dict(session.execute(select(CrawlRun.source_id, func.count())
+                                      .group_by(CrawlRun.source_id)).all())
     found = []
     for source in session.scalars(select(Source).where(Source.kind != IMPORT_KIND).order_by(Source.name)):
         runs = list(session.scalars(select(CrawlRun).where(CrawlRun.source_id == source.id)
@@ -119,7 +121,6 @@ def health(session: Session) -> list[SourceHealth]:
             last_pages=last.pages if last else None, last_items=last.items if last else None,
             last_new=last.new if last else None, last_errors=last.errors if last else None,
             errors_total=errors.get(source.id, 0),
-            runs=session.scalar(select(func.count()).select_from(CrawlRun)
-                                .where(CrawlRun.source_id == source.id)) or 0,
+            runs=run_counts.get(source.id, 0),
             incident=incident_of(runs) if source.enabled else None))
     return found

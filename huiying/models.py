@@ -24,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from huiying.search import search_text
+
 # Stable constraint names so Alembic batch migrations work the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -176,8 +178,6 @@ class Topic(Base):
 
 
 def _search_text_default(context) -> str:
-    from huiying.search import search_text
-
     row = context.get_current_parameters()
     return search_text(row.get("title"), row.get("summary"))
 

@@ -170,6 +170,21 @@ def recreate_pg_database(name: str, template: str | None = None) -> None:
               f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
 
 
+def pg_copy(request, monkeypatch):
+    """Generator for a fixture: a copy of the session's migrated `pg_template` under
+    HUIYING_TEST_DATABASE_URL's name; yields its URL (also in HUIYING_DATABASE_URL), drops it after."""
+    from huiying import settings
+    from huiying.db import engine_for
+
+    name = pg_database_name(PG_URL)
+    recreate_pg_database(name, request.getfixturevalue("pg_template"))
+    monkeypatch.setenv("HUIYING_DATABASE_URL", PG_URL)
+    url = settings.load().database_url
+    yield url
+    engine_for(url).dispose()
+    pg_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def pg_template(tmp_path_factory):
     """The name of a PostgreSQL database migrated and seeded once per session, copied per test

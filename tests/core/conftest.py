@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 
 from huiying import settings as settings_module
 from huiying.cases import unprocessed_ids
-from huiying.db import engine_for, session_scope
+from huiying.db import session_scope
 from huiying.models import Comment, Source
-from tests.conftest import PG_URL, pg_database_name, pg_server, recreate_pg_database
+from tests.conftest import PG_URL, pg_copy
 
 
 @pytest.fixture
@@ -31,13 +31,7 @@ def any_database(request, tmp_path, monkeypatch):
         yield request.getfixturevalue("database")
         return
     monkeypatch.setenv("HUIYING_DATA_DIR", str(tmp_path))
-    name = pg_database_name(PG_URL)
-    recreate_pg_database(name, request.getfixturevalue("pg_template"))
-    monkeypatch.setenv("HUIYING_DATABASE_URL", PG_URL)
-    url = settings_module.load().database_url
-    yield url
-    engine_for(url).dispose()
-    pg_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield from pg_copy(request, monkeypatch)
 
 
 def add_comments(url, *texts):

@@ -15,7 +15,7 @@ from huiying.cases import process_comments
 from huiying.db import engine_for, new_session
 from huiying.models import Case, Comment, Source, utcnow
 from huiying.users import create_user
-from tests.conftest import PG_ADMIN_PASSWORD, PG_URL, pg_database_name, pg_server, recreate_pg_database
+from tests.conftest import PG_ADMIN_PASSWORD, PG_URL, pg_copy
 
 ADMIN_PASSWORD = PG_ADMIN_PASSWORD  # the same first admin on SQLite and PostgreSQL
 PASSWORD = "department-pw-123"
@@ -38,13 +38,7 @@ def database_url(request, tmp_path, monkeypatch, migrated_sqlite):
         yield url
         engine_for(url).dispose()
         return
-    name = pg_database_name(PG_URL)
-    recreate_pg_database(name, request.getfixturevalue("pg_template"))
-    monkeypatch.setenv("HUIYING_DATABASE_URL", PG_URL)
-    url = settings.load().database_url
-    yield url
-    engine_for(url).dispose()
-    pg_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield from pg_copy(request, monkeypatch)
 
 
 @pytest.fixture
