@@ -28,8 +28,9 @@ def _default_month() -> str:
     return previous_month(today).strftime("%Y-%m")
 
 
-def _report(month: str) -> MonthlyReport:
-    return monthly(get_db(), parse_month(month), current_app.config["TIMEZONE"])
+def _report(month: str, with_channels: bool = True) -> MonthlyReport:
+    return monthly(get_db(), parse_month(month), current_app.config["TIMEZONE"],
+                   with_channels=with_channels)
 
 
 @bp.get("/monthly")
@@ -37,11 +38,11 @@ def _report(month: str) -> MonthlyReport:
 def monthly_page():
     month = request.args.get("month") or _default_month()
     try:
-        report = _report(month)
+        report = _report(month, with_channels=False)
     except InputError:
         flash(_("月份格式应为 YYYY-MM，已显示上月。"), "warning")
         month = _default_month()
-        report = _report(month)
+        report = _report(month, with_channels=False)
     return render_template("reports/monthly.html", report=report, month=month)
 
 

@@ -12,6 +12,7 @@ import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -54,10 +55,10 @@ def month_bounds(month: date, tz: str) -> tuple[datetime, datetime]:
 
 @dataclass(frozen=True)
 class CaseLine:
-    """One case of the month as the 明细 sheet lists it (title already masked)."""
+    """One case of the month as the 明细 sheet lists it; `title` is masked."""
 
     id: int
-    title: str
+    stored_title: str = field(repr=False)  # as the public wrote it: read `title`
     department: str
     status: str
     severity: str
@@ -69,6 +70,12 @@ class CaseLine:
     on_time: bool | None  # whether it came by the due time; None without a reply
     needs_answer: bool
     overdue_unanswered: bool
+
+    @cached_property
+    def title(self) -> str:
+        # Masked on first use: the figures page never shows titles, and masking a city's
+        # month of them (thousands) was half the page's time.
+        return mask_text(self.stored_title)
 
     @property
     def replied(self) -> bool:
@@ -97,7 +104,7 @@ class Figures:
 
     @classmethod
     def of(cls, name: str, lines: Iterable[CaseLine]) -> Figures:
-        lines = sorted(lines, key=lambda line: line.id)
+        lines = list(lines)  # in id order: `monthly` reads them so
         return cls(
             name=name,
             total=[line.id for line in lines],
@@ -299,10 +306,14 @@ def case_link(base_url: str, case_id: int) -> str:
     return f"{base_url.rstrip('/')}/cases/{case_id}"
 
 
-def monthly(session: Session, month: date, tz: str, *, now: datetime | None = None) -> MonthlyReport:
+def monthly(session: Session, month: date, tz: str, *, now: datetime | None = None,
+            with_channels: bool = True) -> MonthlyReport:
     """The figures of the cases first seen in the local month `month` (its first day), as of
     `now` (default: the present): cases and replies later than `now` do not count; an unanswered
-    case is overdue when its due time passed before the month's end or `now`, the earlier."""
+    case is overdue when its due time passed before the month's end or `now`, the earlier.
+
+    `with_channels=False` leaves out the per-channel figures (every comment of the month, row
+    by row: most of the work at a city's volume) for a screen that does not show them."""
     now = now or utcnow()
     start, end = month_bounds(month, tz)
     in_month = (Case.first_seen_at >= start) & (Case.first_seen_at < end) & (Case.first_seen_at <= now)
@@ -331,7 +342,7 @@ def monthly(session: Session, month: date, tz: str, *, now: datetime | None = No
         by_severity=_grouped(lines, lambda line: line.severity, [str(s) for s in Severity]),
         by_topic=_grouped(lines, lambda line: line.topic, []),
         cases=lines,
-        channels=channels(session, start, end, now),
+        channels=channels(session, start, end, now) if with_channels else [],
     )
 
 
@@ -339,7 +350,7 @@ def _line(case: Row, now: datetime, late: bool) -> CaseLine:
     replied_at = case.first_reply_at if case.first_reply_at and case.first_reply_at <= now else None
     return CaseLine(
         id=case.id,
-        title=mask_text(case.title),
+        stored_title=case.title,
         department=case.department_name or NO_DEPARTMENT,
         status=case.status,
         severity=case.severity,
