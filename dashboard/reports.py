@@ -17,7 +17,7 @@ from huiying import annual_export
 from huiying import annual_format as layout
 from huiying.annual import AnnualReport, annual, load_inputs, parse_year, save_inputs
 from huiying.errors import InputError
-from huiying.figures import MonthlyReport, monthly, parse_month, previous_month
+from huiying.figures import MonthlyCounts, MonthlyReport, monthly, monthly_counts, parse_month, previous_month
 from huiying.monthly_export import MEDIA_TYPES, file_name, render
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -28,9 +28,13 @@ def _default_month() -> str:
     return previous_month(today).strftime("%Y-%m")
 
 
-def _report(month: str, with_channels: bool = True) -> MonthlyReport:
-    return monthly(get_db(), parse_month(month), current_app.config["TIMEZONE"],
-                   with_channels=with_channels)
+def _report(month: str) -> MonthlyReport:
+    return monthly(get_db(), parse_month(month), current_app.config["TIMEZONE"])
+
+
+def _counts(month: str) -> MonthlyCounts:
+    # The page shows numbers only: counted by the database (the downloads keep the case ids).
+    return monthly_counts(get_db(), parse_month(month), current_app.config["TIMEZONE"])
 
 
 @bp.get("/monthly")
@@ -38,11 +42,11 @@ def _report(month: str, with_channels: bool = True) -> MonthlyReport:
 def monthly_page():
     month = request.args.get("month") or _default_month()
     try:
-        report = _report(month, with_channels=False)
+        report = _counts(month)
     except InputError:
         flash(_("月份格式应为 YYYY-MM，已显示上月。"), "warning")
         month = _default_month()
-        report = _report(month, with_channels=False)
+        report = _counts(month)
     return render_template("reports/monthly.html", report=report, month=month)
 
 

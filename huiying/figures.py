@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from huiying.errors import InputError
 from huiying.masking import mask_text
 from huiying.models import Case, CaseStatus, Comment, Department, Severity, Source, utcnow
-from huiying.workflow import NOT_TO_ANSWER, unanswered_at
+from huiying.stats import hours_between, replied_by
+from huiying.workflow import NOT_TO_ANSWER, overdue
 
 NO_DEPARTMENT = "未分派"
 NO_TOPIC = "未归类"
@@ -90,6 +91,36 @@ class CaseLine:
 
 
 @dataclass(frozen=True)
+class Counts:
+    """The numbers of `Figures` without the ids behind them: what the figures page shows,
+    counted in SQL by `monthly_counts` (the exports keep the ids, `monthly`)."""
+
+    name: str
+    total: int
+    needing_answer: int
+    replied: int
+    on_time: int
+    overdue_unanswered: int
+    response_hours: tuple[float, ...]  # of the replied cases
+
+    @property
+    def response_rate(self) -> float | None:
+        return self.replied / self.needing_answer if self.needing_answer else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.on_time / self.replied if self.replied else None
+
+    @property
+    def mean_response_hours(self) -> float | None:
+        return statistics.fmean(self.response_hours) if self.response_hours else None
+
+    @property
+    def median_response_hours(self) -> float | None:
+        return statistics.median(self.response_hours) if self.response_hours else None
+
+
+@dataclass(frozen=True)
 class Figures:
     """The figures of a set of cases (all of the month, or one department's), with ids."""
 
@@ -116,22 +147,26 @@ class Figures:
             by_status=_grouped(lines, lambda line: line.status, [str(s) for s in CaseStatus]),
         )
 
+    @cached_property
+    def counts(self) -> Counts:
+        return Counts(self.name, len(self.total), len(self.needing_answer), len(self.replied),
+                      len(self.on_time), len(self.overdue_unanswered), tuple(self.response_hours.values()))
+
     @property
     def response_rate(self) -> float | None:
-        return _ratio(self.replied, self.needing_answer)
+        return self.counts.response_rate
 
     @property
     def on_time_rate(self) -> float | None:
-        return _ratio(self.on_time, self.replied)
+        return self.counts.on_time_rate
 
     @property
     def mean_response_hours(self) -> float | None:
-        hours = list(self.response_hours.values())
-        return statistics.fmean(hours) if hours else None
+        return self.counts.mean_response_hours
 
     @property
     def median_response_hours(self) -> float | None:
-        return _median(self.response_hours)
+        return self.counts.median_response_hours
 
     def as_dict(self) -> dict[str, Any]:
         def ids(values: list[int]) -> dict[str, Any]:
@@ -306,28 +341,23 @@ def case_link(base_url: str, case_id: int) -> str:
     return f"{base_url.rstrip('/')}/cases/{case_id}"
 
 
-def monthly(session: Session, month: date, tz: str, *, now: datetime | None = None,
-            with_channels: bool = True) -> MonthlyReport:
+def monthly(session: Session, month: date, tz: str, *, now: datetime | None = None) -> MonthlyReport:
     """The figures of the cases first seen in the local month `month` (its first day), as of
     `now` (default: the present): cases and replies later than `now` do not count; an unanswered
-    case is overdue when its due time passed before the month's end or `now`, the earlier.
-
-    `with_channels=False` leaves out the per-channel figures (every comment of the month, row
-    by row: most of the work at a city's volume) for a screen that does not show them."""
+    case is overdue when its due time passed before the month's end or `now`, the earlier."""
     now = now or utcnow()
     start, end = month_bounds(month, tz)
     in_month = (Case.first_seen_at >= start) & (Case.first_seen_at < end) & (Case.first_seen_at <= now)
-    # Plain rows, not ORM objects: a month of a city's cases is thousands of them.
+    # Plain rows, not ORM objects: a month of a city's cases is thousands of them. Overdue:
+    # unanswered as of `now` and past the due time by the month's end or `now`, the earlier.
     cases = session.execute(
         select(Case.id, Case.title, Department.name.label("department_name"), Case.status,
                Case.severity, Case.topic, Case.first_seen_at, Case.created_at, Case.due_at,
-               Case.first_reply_at, Case.replied_on_time)
+               Case.first_reply_at, Case.replied_on_time,
+               overdue(now, due_before=min(end, now)).label("late"))
         .outerjoin(Department, Case.department_id == Department.id)
         .where(in_month).order_by(Case.id)).all()
-    # Unanswered as of `now` and past the due time by the month's end or `now`, the earlier.
-    cutoff = min(end, now)
-    lines = [_line(case, now, unanswered_at(case, now) and case.due_at is not None and case.due_at < cutoff)
-             for case in cases]
+    lines = [_line(case, now, bool(case.late)) for case in cases]
 
     department_order = {name: n for n, name in enumerate(
         session.scalars(select(Department.name).order_by(Department.id)))}
@@ -342,7 +372,83 @@ def monthly(session: Session, month: date, tz: str, *, now: datetime | None = No
         by_severity=_grouped(lines, lambda line: line.severity, [str(s) for s in Severity]),
         by_topic=_grouped(lines, lambda line: line.topic, []),
         cases=lines,
-        channels=channels(session, start, end, now) if with_channels else [],
+        channels=channels(session, start, end, now),
+    )
+
+
+@dataclass(frozen=True)
+class MonthlyCounts:
+    """`MonthlyReport`'s numbers without the ids and case lines (the figures page)."""
+
+    month: date
+    timezone: str
+    start: datetime
+    end: datetime
+    as_of: datetime
+    overall: Counts
+    by_department: list[Counts]
+    by_status: dict[str, int]
+    by_severity: dict[str, int]
+    by_topic: dict[str, int]
+
+    @property
+    def label(self) -> str:
+        return self.month.strftime("%Y-%m")
+
+
+def monthly_counts(session: Session, month: date, tz: str, *, now: datetime | None = None) -> MonthlyCounts:
+    """The numbers of `monthly()` — the same cases, the same rules — counted by the database:
+    a city's month is thousands of cases, and the page shows only their counts. Two queries:
+    the counts grouped by department, status, severity and topic, and the response hours of
+    the replied cases (for means and medians)."""
+    now = now or utcnow()
+    start, end = month_bounds(month, tz)
+    in_month = [Case.first_seen_at >= start, Case.first_seen_at < end, Case.first_seen_at <= now]
+    needs = Case.status.not_in(NOT_TO_ANSWER)
+    replied = needs & replied_by(now)
+    department = func.coalesce(Department.name, NO_DEPARTMENT)
+    topic = func.coalesce(func.nullif(Case.topic, ""), NO_TOPIC)
+    groups = session.execute(
+        select(department, Case.status, Case.severity, topic, func.count(),
+               func.count().filter(needs), func.count().filter(replied),
+               func.count().filter(replied & Case.replied_on_time.is_(True)),
+               func.count().filter(overdue(now, due_before=min(end, now))))
+        .outerjoin(Department, Case.department_id == Department.id)
+        .where(*in_month).group_by(department, Case.status, Case.severity, topic)).all()
+    hours: dict[str, list[float]] = {}
+    for name, value in session.execute(
+            select(department, hours_between(session, Case.first_seen_at, Case.first_reply_at))
+            .outerjoin(Department, Case.department_id == Department.id)
+            .where(*in_month, replied).order_by(Case.id)):
+        hours.setdefault(name, []).append(float(value))
+
+    sums: dict[str, list[int]] = {}
+    for name, *_, total, needing, answered, on_time, late in groups:
+        row = sums.setdefault(name, [0] * 5)
+        for n, value in enumerate((total, needing, answered, on_time, late)):
+            row[n] += value
+
+    def counts(name: str, row: list[int], hours_of: list[float]) -> Counts:
+        return Counts(name, *row, tuple(hours_of))
+
+    def tally(position: int, order: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {name: 0 for name in order}
+        for group in groups:
+            found[group[position]] = found.get(group[position], 0) + group[4]
+        extra = sorted((k for k in found if k not in order), key=lambda k: (-found[k], k))
+        return {k: found[k] for k in [*order, *extra]}
+
+    department_order = {name: n for n, name in enumerate(
+        session.scalars(select(Department.name).order_by(Department.id)))}
+    names = sorted(sums, key=lambda name: (name == NO_DEPARTMENT, department_order.get(name, 0), name))
+    overall = [sum(row[n] for row in sums.values()) for n in range(5)]
+    return MonthlyCounts(
+        month=month, timezone=tz, start=start, end=end, as_of=now,
+        overall=counts("全部", overall, [h for name in names for h in hours.get(name, [])]),
+        by_department=[counts(name, sums[name], hours.get(name, [])) for name in names],
+        by_status=tally(1, [str(s) for s in CaseStatus]),
+        by_severity=tally(2, [str(s) for s in Severity]),
+        by_topic=tally(3, []),
     )
 
 

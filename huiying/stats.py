@@ -263,7 +263,7 @@ def department_figures(session: Session, start: datetime, end: datetime, now: da
                        department_id: int | None = None) -> list[DepartmentFigures]:
     """Per department (None: not assigned, 未分派), the response figures of the cases first
     seen in [start, end) that need an answer; ranked by on-time rate, then by replies."""
-    replied = _replied(now)
+    replied = replied_by(now)
     on_time = replied & Case.replied_on_time.is_(True)
     late = overdue(now)
     rows = session.execute(
@@ -284,13 +284,13 @@ def response_times(session: Session, start: datetime, end: datetime, now: dateti
                    department_id: int | None = None) -> list[ResponseClass]:
     """How many replied cases of the period took <1 h, 1–5 h, 5–24 h, 24–48 h, 2–7 days, more,
     from first seen to first reply."""
-    hours = _hours_between(session, Case.first_seen_at, Case.first_reply_at)
+    hours = hours_between(session, Case.first_seen_at, Case.first_reply_at)
     bucket = case(*((hours < bound, n) for n, bound in enumerate(RESPONSE_BOUNDS)),
                   else_=len(RESPONSE_BOUNDS))
     counts = dict(session.execute(
         select(bucket, func.count())
         .where(*_in_period(start, end, now, department_id), Case.status.not_in(NOT_TO_ANSWER),
-               _replied(now)).group_by(bucket)).all())
+               replied_by(now)).group_by(bucket)).all())
     lows = (0, *RESPONSE_BOUNDS)
     highs = (*RESPONSE_BOUNDS, None)
     return [ResponseClass(low, high, counts.get(n, 0)) for n, (low, high) in enumerate(zip(lows, highs,
@@ -300,9 +300,9 @@ def response_times(session: Session, start: datetime, end: datetime, now: dateti
 def median_response_hours(session: Session, start: datetime, end: datetime, now: datetime,
                           department_id: int | None = None) -> float | None:
     """The median hours from first seen to first reply of the period's replied cases."""
-    hours = _hours_between(session, Case.first_seen_at, Case.first_reply_at)
+    hours = hours_between(session, Case.first_seen_at, Case.first_reply_at)
     query = (select(hours).where(*_in_period(start, end, now, department_id),
-                                 Case.status.not_in(NOT_TO_ANSWER), _replied(now)))
+                                 Case.status.not_in(NOT_TO_ANSWER), replied_by(now)))
     count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     if not count:
         return None
@@ -408,7 +408,8 @@ def _comments(query, start: datetime, end: datetime, now: datetime, department_i
     return query
 
 
-def _replied(now: datetime) -> ColumnElement:
+def replied_by(now: datetime) -> ColumnElement:
+    """Has a first reply given by `now` (a reply after a report's moment does not count)."""
     return Case.first_reply_at.is_not(None) & (Case.first_reply_at <= now)
 
 
@@ -437,7 +438,8 @@ def _day_key(session: Session, column, tz: str, days: list[date]) -> ColumnEleme
     return case(*((column < bound, n) for n, bound in enumerate(midnights)), else_=len(midnights))
 
 
-def _hours_between(session: Session, earlier, later) -> ColumnElement:
+def hours_between(session: Session, earlier, later) -> ColumnElement:
+    """Hours from `earlier` to `later` (two time columns) as a number, in either dialect."""
     if _dialect(session) == "postgresql":
         return extract("epoch", later - earlier) / 3600.0
     return (func.julianday(later) - func.julianday(earlier)) * 24.0

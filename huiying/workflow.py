@@ -86,11 +86,13 @@ def _unanswered_at(moment: datetime) -> ColumnElement[bool]:
         and_(Case.first_reply_at.is_(None), Case.status.not_in(ANSWERED_STATUSES))))
 
 
-def overdue(now: datetime) -> ColumnElement[bool]:
-    """Awaiting an answer as of `now` and its due time has passed by then. For the present
-    moment this is `awaiting_answer()` and due_at < now; for a past moment (a report made
-    then) a reply given after it does not count."""
-    return and_(_unanswered_at(now), Case.due_at.is_not(None), Case.due_at < now)
+def overdue(now: datetime, due_before: datetime | None = None) -> ColumnElement[bool]:
+    """Awaiting an answer as of `now` and its due time has passed by then (or by `due_before`:
+    a month's report counts what was due by the month's end). For the present moment this is
+    `awaiting_answer()` and due_at < now; for a past moment (a report made then) a reply given
+    after it does not count."""
+    cutoff = now if due_before is None else due_before
+    return and_(_unanswered_at(now), Case.due_at.is_not(None), Case.due_at < cutoff)
 
 
 def due_within(now: datetime, hours: float) -> ColumnElement[bool]:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from huiying import workflow
 from huiying.db import new_session
 from huiying.errors import InputError
-from huiying.figures import month_bounds, monthly, parse_month, previous_month
+from huiying.figures import month_bounds, monthly, monthly_counts, parse_month, previous_month
 from huiying.models import Case, CaseStatus, Department, Role
 from huiying.users import create_user
 
@@ -220,9 +220,43 @@ def test_a_report_made_during_the_month_counts_what_had_happened(session):
     assert report.overall.total == ids(cases, "ABC")  # G, first seen 10-15, is not in yet
 
 
+def counted(report):
+    """`monthly()`'s figures as `monthly_counts()` gives them (numbers, no ids)."""
+    return {"overall": report.overall.counts, "by_department": [f.counts for f in report.by_department],
+            "by_status": {k: len(v) for k, v in report.by_status.items()},
+            "by_severity": {k: len(v) for k, v in report.by_severity.items()},
+            "by_topic": {k: len(v) for k, v in report.by_topic.items()}}
+
+
+@pytest.mark.parametrize("moment", [AFTER_OCTOBER, local(2026, 10, 12, 12, 0), local(2026, 10, 13, 12, 0),
+                                    local(2026, 10, 31, 23, 45)])
+def test_the_figures_page_counts_in_sql_what_the_exports_count(any_database, moment):
+    """The page's counts (GROUP BY in the database) against the id-keeping report of the
+    exports, on SQLite and PostgreSQL, as of moments during and after the month."""
+    with new_session(any_database) as session:
+        cases = october(session)
+        cases["A"].topic = ""  # an empty topic is 未归类, as a missing one
+        session.commit()
+        report = monthly(session, date(2026, 10, 1), TZ, now=moment)
+        page = monthly_counts(session, date(2026, 10, 1), TZ, now=moment)
+    expected = counted(report)
+    for figures, want in [(page.overall, expected["overall"]),
+                          *zip(page.by_department, expected["by_department"], strict=True)]:
+        assert figures.response_hours == pytest.approx(want.response_hours, abs=1e-3)
+        assert (figures.name, figures.total, figures.needing_answer, figures.replied, figures.on_time,
+                figures.overdue_unanswered) == (want.name, want.total, want.needing_answer, want.replied,
+                                                want.on_time, want.overdue_unanswered)
+    assert (page.by_status, page.by_severity, page.by_topic) == (
+        expected["by_status"], expected["by_severity"], expected["by_topic"])
+    assert page.overall.total == len(report.cases) > 0
+
+
 def test_an_empty_month_is_a_valid_report(session):
     report = monthly(session, date(2030, 2, 1), TZ)
     assert report.overall.total == [] and report.by_department == [] and report.cases == []
+    page = monthly_counts(session, date(2030, 2, 1), TZ)
+    assert page.overall.total == 0 and page.by_department == [] and page.overall.response_rate is None
+    assert set(page.by_status.values()) == {0} and page.by_topic == {}
     assert report.overall.response_rate is None and report.overall.median_response_hours is None
     assert report.as_dict()["overall"]["total"] == {"count": 0, "case_ids": []}
 
