@@ -198,11 +198,13 @@ def measure(url: str, data_dir: str) -> dict:
     """p50/p95 (ms) of each page: the first request apart, then REQUESTS more."""
     os.environ.update(_env(url, data_dir))
     from dashboard import create_app
+    from dashboard.warmup import warm
     from huiying.db import session_scope
     from huiying.users import new_api_token
 
     started = time.perf_counter()
     app = create_app()
+    warm(app)  # as `huiying web` and dashboard.wsgi start it
     client = app.test_client()
     login = client.get("/auth/login")
     client.post("/auth/login", data={"csrf_token": CSRF.search(login.text).group(1),

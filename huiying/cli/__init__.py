@@ -288,8 +288,12 @@ def web(host: str | None, port: int | None) -> None:
     if settings.production and not settings.https:
         click.echo(f"note: HUIYING_BASE_URL is {settings.base_url}: session cookies are sent over plain "
                    "HTTP; set an https:// address once the site is served over HTTPS.", err=True)
+    from dashboard.warmup import warm
+
+    app = create_app()
+    warm(app)
     # Behind the nginx of deploy/: trust its X-Forwarded-* headers from loopback only.
-    serve(create_app(), host=host, port=port, threads=8, ident="huiying",
+    serve(app, host=host, port=port, threads=8, ident="huiying",
           trusted_proxy="127.0.0.1", trusted_proxy_count=1,
           trusted_proxy_headers="x-forwarded-for x-forwarded-proto x-forwarded-host",
           clear_untrusted_proxy_headers=True)

@@ -10,6 +10,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from dashboard import create_app
+from dashboard.warmup import warm
 
 from .conftest import ADMIN_PASSWORD, PG_URL, csrf_token
 
@@ -25,6 +26,21 @@ def test_factory_reads_settings_and_overrides(app, database_url):
     assert app.config["BOOTSTRAP_SERVE_LOCAL"] is True
     assert app.config["SECRET_KEY"]
     assert create_app({"TESTING": True, "CASES_PER_PAGE": 5}).config["CASES_PER_PAGE"] == 5
+
+
+def test_a_warmed_app_serves_its_first_pages_without_compiling(app, client, auth):
+    """`huiying web` and dashboard.wsgi warm the app: no visitor waits for Jinja's compiler."""
+    count = warm(app)
+    cached = {template.name for template in app.jinja_env.cache.values()}
+    assert count == len(cached) >= 30
+    assert {"base.html", "overview/bureau.html", "cases/list.html", "reports/monthly.html"} <= cached
+    compiled = []
+    compile_source = app.jinja_env.compile
+    app.jinja_env.compile = lambda *args, **kw: compiled.append(args[1]) or compile_source(*args, **kw)
+    auth.login()
+    for path in ("/", "/cases/", "/reports/monthly"):
+        assert client.get(path).status_code == 200
+    assert compiled == []
 
 
 def test_security_headers(client, auth):
