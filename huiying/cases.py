@@ -79,7 +79,9 @@ def process_comments(session: Session, ids: Sequence[int], *, engine: str = "def
             continue
         if _imported(comment):
             _open_own_case(session, comment, result, departments, now, tz)
-        elif result.relevant:
+        elif result.relevant and comment.case_id is None:
+            # (One already in a case, processed again after an edit of its text, stays there:
+            # joining again would count it twice in the case's heat.)
             _attach_to_case(session, comment, result, departments, now, tz)
     # The hot-word terms, in the same transaction: a comment is counted exactly when it is stored.
     hot_terms.count_comments(session, comments, tz)

@@ -21,7 +21,6 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from huiying import workflow
 from huiying.errors import InputError
 from huiying.models import Source, utcnow
 from huiying.sources import IMPORT_KIND, NAME
@@ -368,12 +367,10 @@ def import_file(session: Session, path: Path, *, kind: str = "hotline", source: 
             outcome = plan(find_comment(session, row.id, external_id) if row else None, data)
         else:
             outcome, comment = upsert_comment(session, row.id, data)
+            # (A row imported before it was answered, now with its answer: upsert_comment
+            # records the answer on its case.)
             if outcome != "unchanged" and comment.processed_at is None:
                 result.to_process.append(comment.id)
-            elif comment.case is not None and comment.case.first_reply_at is None and (
-                    comment.official_reply or comment.replied_at):
-                # A row imported before it was answered, now with its answer: the case is replied.
-                workflow.source_reply(session, comment.case, comment)
         setattr(result, outcome, getattr(result, outcome) + 1)
     if not dry_run:
         result.rejects_file = _write_rejects(path, header, result.rejects)

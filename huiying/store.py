@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from huiying import workflow
 from huiying.models import Comment, utcnow
 
 _CN_DATE = re.compile(r"(\d{4})\s*[年/.-]\s*(\d{1,2})\s*[月/.-]\s*(\d{1,2})\s*日?")
@@ -86,12 +87,21 @@ def plan(existing: Comment | None, data: CommentData) -> Outcome:
     return "updated"
 
 
+def _reply_of(comment: Comment) -> tuple:
+    return (comment.official_reply or None, comment.replied_at, comment.closed_at, comment.reply_unit or None)
+
+
 def upsert_comment(session: Session, source_id: int, data: CommentData) -> tuple[Outcome, Comment]:
-    """Insert or update the comment of `source_id` + `data.external_id` (flushed, not committed)."""
+    """Insert or update the comment of `source_id` + `data.external_id` (flushed, not committed).
+
+    A comment already in a case that gained an official reply since it was last seen (the
+    board answered it, the export's 答复 was filled in) has the reply recorded on its case at
+    once, through the workflow: its text is unchanged, so it is not analysed again."""
     comment = find_comment(session, source_id, data.external_id)
     outcome = plan(comment, data)
     if outcome == "unchanged":
         return outcome, comment
+    reply_before = _reply_of(comment) if comment is not None else None
     if comment is None:
         comment = Comment(source_id=source_id, external_id=data.external_id)
         session.add(comment)
@@ -111,4 +121,9 @@ def upsert_comment(session: Session, source_id: int, data: CommentData) -> tuple
     comment.content_hash = digest
     comment.fetched_at = utcnow()
     session.flush()
+    replied = comment.official_reply or comment.replied_at
+    if (replied and reply_before is not None and _reply_of(comment) != reply_before
+            and comment.case_id is not None and comment.processed_at is not None):
+        # Not yet processed: the worker opens (or joins) the case with the reply as it is.
+        workflow.source_reply_later(session, comment.case, comment, now=comment.fetched_at)
     return outcome, comment

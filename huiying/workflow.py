@@ -619,6 +619,27 @@ def source_reply(session: Session, case: Case, comment: Comment, *,
     return event
 
 
+def source_reply_later(session: Session, case: Case, comment: Comment, *,
+                       now: datetime | None = None) -> CaseEvent:
+    """A reply that appeared on the source after the case was opened (a board answers days
+    later, a re-imported export has its 答复 filled in): recorded on the case — who, when, what.
+    A case still owing its answer is replied (or 办结) as `source_reply` does, at the reply's
+    time; one already answered, closed or set aside keeps its state and gains the reply as
+    history (its first reply stays the earlier one)."""
+    now = now or utcnow()
+    if case.status not in DONE_STATUSES and case.status not in NOT_TO_ANSWER:
+        return source_reply(session, case, comment, now=now)
+    at = comment.replied_at or comment.fetched_at
+    _first_reply(case, at)  # an earlier reply than the one recorded (rare) becomes the first
+    event = _system(session, case, SystemAction.SOURCE_REPLY, now=at,
+                    note=(comment.official_reply or "（来源已标记为答复，未附答复内容）").strip(),
+                    data={"on_time": case.replied_on_time, "due_at": _iso(case.due_at),
+                          "unit": comment.reply_unit or None, "comment_id": comment.id,
+                          "recorded_at": _iso(now)})
+    case.updated_at = now
+    return event
+
+
 def add_comment(session: Session, case: Case, comment: Comment, how: str, *,
                 now: datetime | None = None) -> CaseEvent:
     """A repost or near-duplicate joins the case: its heat grows (in SQL, so two workers both
