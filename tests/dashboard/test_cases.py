@@ -91,6 +91,8 @@ def test_pagination(client, auth, db):
 def test_detail_shows_comments_and_events(client, auth, cases, db):
     auth.login()
     case = cases["enrolment"]
+    db.scalar(select(Comment).where(Comment.case_id == case.id)).reply_unit = "城关镇中心学校"
+    db.commit()
     page = client.get(f"/cases/{case.id}")
     assert page.status_code == 200
     text = page.text
@@ -100,6 +102,7 @@ def test_detail_shows_comments_and_events(client, auth, cases, db):
     assert "2024-09-02 09:30" in text
     assert 'href="https://liuyan.example.gov.cn/m1" target="_blank" rel="noopener noreferrer"' in text
     assert "官方回复" in text and "已转基础教育股核实" in text
+    assert "答复单位：城关镇中心学校" in text  # who answered on the board
     assert "招生入学" in text and "基础教育股" in text
     assert any(label in text for label in ("负面", "中性", "正面"))
     # history: created by the system, then assigned
