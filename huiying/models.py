@@ -138,6 +138,17 @@ class CrawlRun(Base):
     robots_refused: Mapped[int] = mapped_column(default=0)  # requests robots.txt forbade
 
 
+class Heartbeat(Base):
+    """The last sign of life of a process that must be running (the one scheduler): /readyz
+    reads it (huiying/heartbeat.py). One row per name, overwritten."""
+
+    __tablename__ = "heartbeat"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    host: Mapped[str] = mapped_column(String(200), default="")
+
+
 class Department(Base):
     __tablename__ = "department"
 

@@ -115,6 +115,27 @@ def check_broker(settings: Settings, timeout: float = 3.0) -> None:
         ) from None
 
 
+def queue_depths(settings: Settings, timeout: float = 2.0) -> dict[str, int | None]:
+    """Messages waiting in each queue, as the broker counts them (Redis: the list's length; the
+    file transport: its files); every value None when the broker cannot be asked."""
+    from amqp.exceptions import NotFound
+    from kombu.exceptions import ChannelError
+
+    try:
+        with producer(settings).connection_for_read() as connection:
+            connection.ensure_connection(max_retries=1, timeout=timeout)
+            channel = connection.default_channel
+            depths: dict[str, int | None] = {}
+            for name in QUEUES:
+                try:
+                    depths[name] = channel.queue_declare(queue=name, passive=True).message_count
+                except (ChannelError, NotFound):
+                    depths[name] = 0  # never declared: nothing was ever sent to it
+            return depths
+    except Exception:
+        return {name: None for name in QUEUES}
+
+
 def parse_queues(value: str) -> list[str]:
     """`--queues analysis,mail` → the names, checked; one sentence on a typo."""
     from huiying.errors import InputError

@@ -330,7 +330,7 @@ def scheduler() -> None:
     check_broker(settings)
     from worker.app import app
 
-    app.start(["beat", f"--loglevel={settings.log_level}",
+    app.start(["beat", f"--loglevel={settings.log_level}", "--scheduler=worker.beat:HeartbeatScheduler",
                f"--schedule={settings.data_dir / 'celerybeat-schedule'}"])
 
 
