@@ -82,7 +82,7 @@ translations: install-test
 	$(BIN)/pybabel compile -d dashboard/translations --statistics
 
 bench: install
-	@for suite in analysis crawl dashboard; do $(BIN)/huiying bench $$suite --json || exit 1; done
+	@for suite in analysis crawl dashboard pipeline; do $(BIN)/huiying bench $$suite --json || exit 1; done
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache $(ECHARTS_DIR)

@@ -72,6 +72,7 @@ def process_comments(session: Session, ids: Sequence[int], *, engine: str = "def
                            rules=routing_rules(session), engine=engine, router=router,
                            topics=enabled_topics(session), relevance=relevance)
     departments = {d.name: d for d in session.scalars(select(Department))}
+    _lock_cases_of(session, comments, results)
     now = utcnow()
     for comment, result in zip(comments, results, strict=True):
         _store_analysis(comment, result, now)
@@ -87,6 +88,22 @@ def process_comments(session: Session, ids: Sequence[int], *, engine: str = "def
     hot_terms.count_comments(session, comments, tz)
     session.commit()
     return len(comments)
+
+
+def _lock_cases_of(session: Session, comments: list[Comment], results: list[Analysis]) -> None:
+    """Lock the existing cases this batch's reposts will join, in id order, before touching any.
+
+    Two workers folding reposts of the same posts would otherwise lock those cases in the
+    order of their own batches — one waits for the other's case while holding the case the
+    other waits for, a deadlock that PostgreSQL breaks by failing one batch (retried, slowly).
+    """
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        return  # SQLite has one writer at a time
+    fingerprints = {result.fingerprint for comment, result in zip(comments, results, strict=True)
+                    if result.relevant and not result.error and comment.case_id is None}
+    if fingerprints:
+        session.execute(select(Case.id).where(Case.fingerprint.in_(fingerprints))
+                        .order_by(Case.id).with_for_update())
 
 
 def _store_analysis(comment: Comment, result: Analysis, now: datetime) -> None:

@@ -125,3 +125,12 @@ def send_notifications() -> dict[str, int]:
     """Send the notification rows that are due; failures back off in the rows themselves."""
     with session_scope(settings.database_url) as session:
         return send_pending(session, settings)
+
+
+@app.task
+def bench_noop(counter: str) -> None:
+    """`huiying bench pipeline`'s baseline: the least a task can do (one Redis increment), so
+    one task per message through this worker is the rate the pipeline is compared with."""
+    import redis
+
+    redis.Redis.from_url(settings.broker_url).incr(counter)

@@ -129,8 +129,14 @@ def bench_dashboard() -> dict:
     return run(_machine())
 
 
+def bench_pipeline() -> dict:
+    from huiying.bench_pipeline import bench_pipeline as run
+
+    return run(_machine())
+
+
 SUITES: dict[str, Callable[[], dict]] = {"analysis": bench_analysis, "crawl": bench_crawl,
-                                         "dashboard": bench_dashboard}
+                                         "dashboard": bench_dashboard, "pipeline": bench_pipeline}
 
 
 def run_suite(name: str) -> dict:

@@ -1,0 +1,184 @@
+"""`huiying bench pipeline`: comments stored → analysed, folded into cases, routed and
+notified, on PostgreSQL + Redis with real worker processes, beside the rate of a Celery +
+Redis no-op task (one task per message) measured in the same run with the same worker.
+
+The pipeline leg stores COMMENTS comments the way `huiying import` does (committed in
+batches, each batch's ids enqueued at once), with real worker processes consuming the
+analysis queue, and ends when every comment is processed and one notification scan has
+turned the new cases into rows. The baseline sends COMMENTS no-op tasks (each increments a
+Redis counter) to the same worker command and ends when all have run.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import redis
+from sqlalchemy import create_engine, func, select, text
+
+from huiying.bench_dashboard import _database_name, _server_url
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/huiying_bench_pipeline"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/12"
+COMMENTS = 20_000
+WORKER_CONCURRENCY = 2
+REPOST_SHARE = 0.3  # of the comments, reposts of an earlier one: folded into its case
+NOOP_COUNTER = "huiying:bench:noop"
+TARGET_PER_S = 2000
+
+
+def _recreate(url: str) -> None:
+    import psycopg
+
+    name = _database_name(url)
+    with psycopg.connect(_server_url(url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _texts(count: int, seed: int = 7) -> list[tuple[str, str]]:
+    """(title, body) pairs from the demo board's posts, varied so most are new requests and
+    REPOST_SHARE repeat an earlier one word for word."""
+    from crawler.demo import load_posts
+
+    base, later = load_posts()
+    posts = [(p["title"], p["body"]) for p in [*base, *later]]
+    places = ["城关", "青石", "河口", "柳树", "白沙", "龙门", "石桥", "新华", "东山", "西岭"]
+    rng = random.Random(seed)
+    made: list[tuple[str, str]] = []
+    for n in range(count):
+        if made and rng.random() < REPOST_SHARE:
+            made.append(made[rng.randrange(len(made))])
+            continue
+        title, body = posts[n % len(posts)]
+        place = f"{places[rng.randrange(len(places))]}第{n}号"
+        made.append((f"{place}{title}", f"{place}：{body}"))
+    return made
+
+
+def _env(url: str, broker: str, data_dir: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUIYING_")}
+    return {**env, "HUIYING_DATABASE_URL": url, "HUIYING_BROKER_URL": broker, "HUIYING_DATA_DIR": data_dir,
+            "HUIYING_ADMIN_PASSWORD": "bench-admin-password", "HUIYING_LOG_LEVEL": "WARNING"}
+
+
+@contextmanager
+def _worker(env: dict[str, str], log: Path):
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "huiying", "worker", "--concurrency", str(WORKER_CONCURRENCY),
+             "--queues", "analysis"], env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _wait(done, what: str, timeout: float, process) -> float:
+    start = time.perf_counter()
+    while not done():
+        if process.poll() is not None:
+            raise RuntimeError(f"the worker exited ({process.returncode}) while waiting for {what}")
+        if time.perf_counter() - start > timeout:
+            raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.05)
+    return time.perf_counter()
+
+
+def _baseline(env: dict[str, str], broker: str, count: int, log: Path) -> float:
+    """No-op tasks per second, one task per message, through the same worker command."""
+    from huiying.queue import producer
+    from huiying.settings import load
+
+    client = redis.Redis.from_url(broker)
+    client.delete(NOOP_COUNTER)
+    os.environ.update(env)
+    app = producer(load())
+    with _worker(env, log) as process:
+        app.send_task("worker.tasks.bench_noop", args=[NOOP_COUNTER])  # the worker is up
+        _wait(lambda: int(client.get(NOOP_COUNTER) or 0) >= 1, "the worker to start", 120, process)
+        client.delete(NOOP_COUNTER)
+        start = time.perf_counter()
+        for _ in range(count):
+            app.send_task("worker.tasks.bench_noop", args=[NOOP_COUNTER])
+        end = _wait(lambda: int(client.get(NOOP_COUNTER) or 0) >= count, "the no-op tasks", 600, process)
+    return count / (end - start)
+
+
+def _pipeline(env: dict[str, str], url: str, count: int, log: Path) -> dict:
+    from huiying.db import session_scope
+    from huiying.models import Comment, Notification, Source
+    from huiying.notify import scan
+    from huiying.queue import BATCH, enqueue_comments
+    from huiying.settings import load
+    from huiying.store import CommentData, upsert_comment
+
+    os.environ.update(env)
+    settings = load()
+    texts = _texts(count)
+    engine = create_engine(url)
+    with _worker(env, log) as process:
+        with session_scope(url) as session:
+            source = Source(name="bench-board", title="压测留言板", kind="board")
+            session.add(source)
+            session.flush()
+            source_id = source.id
+        start = time.perf_counter()
+        for first in range(0, count, BATCH):
+            with session_scope(url) as session:
+                ids = []
+                for n, (title, body) in enumerate(texts[first:first + BATCH], first):
+                    _, comment = upsert_comment(session, source_id, CommentData(
+                        external_id=str(n), title=title, body=body))
+                    ids.append(comment.id)
+            enqueue_comments(settings, ids)
+        stored = time.perf_counter()
+
+        def processed() -> bool:
+            with engine.connect() as db:
+                return db.scalar(select(func.count()).select_from(Comment.__table__)
+                                 .where(Comment.__table__.c.processed_at.is_(None))) == 0
+
+        _wait(processed, "every comment to be processed", 1800, process)
+        with session_scope(url) as session:
+            created = scan(session, settings)
+        end = time.perf_counter()
+    with engine.connect() as db:
+        cases = db.scalar(text('SELECT count(*) FROM "case"'))
+        relevant = db.scalar(text("SELECT count(*) FROM comment WHERE relevant"))
+        notifications = db.scalar(select(func.count()).select_from(Notification.__table__))
+    engine.dispose()
+    return {"comments": count, "store_seconds": round(stored - start, 2),
+            "total_seconds": round(end - start, 2), "comments_per_s": round(count / (end - start), 1),
+            "relevant": relevant, "cases": cases, "notifications": notifications,
+            "notifications_created": created}
+
+
+def bench_pipeline(machine: dict) -> dict:
+    url = os.environ.get("HUIYING_BENCH_PIPELINE_DATABASE_URL", DEFAULT_URL)
+    broker = os.environ.get("HUIYING_BENCH_REDIS_URL", DEFAULT_REDIS)
+    count = int(os.environ.get("HUIYING_BENCH_COMMENTS", COMMENTS))
+    redis.Redis.from_url(broker).flushdb()
+    _recreate(url)
+    with tempfile.TemporaryDirectory(prefix="huiying-bench-pipeline-") as tmp:
+        env = _env(url, broker, tmp)
+        subprocess.run([sys.executable, "-m", "huiying", "db", "upgrade"], env=env, check=True,
+                       capture_output=True)
+        noop = _baseline(env, broker, count, Path(tmp, "worker-noop.log"))
+        redis.Redis.from_url(broker).flushdb()
+        pipeline = _pipeline(env, url, count, Path(tmp, "worker-pipeline.log"))
+    return {"suite": "pipeline", "worker_concurrency": WORKER_CONCURRENCY, **pipeline,
+            "baseline_noop_tasks_per_s": round(noop, 1),
+            "ratio_to_noop": round(pipeline["comments_per_s"] / noop, 2),
+            "target_comments_per_s": TARGET_PER_S, **machine}
