@@ -1,0 +1,103 @@
+"""/notifications (通知): what was told to the logged-in user, in the app.
+
+Every role has the page, and everyone sees their own rows only (the in-app channel of
+huiying.notify: one row per user account, made whether or not SMTP is configured). Beside each
+row, how the same fact went out by the other channels (email, the group robots). The nav bar
+shows the unread count.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SubmitField
+
+from dashboard.db import get_db
+from dashboard.mail import KIND_LABELS
+from dashboard.permissions import SEE_OWN_NOTIFICATIONS, require_roles
+from huiying.models import utcnow
+from huiying.notify.channels import inapp
+
+bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+
+SHOWN = 50
+CHANNEL_LABELS = {"email": lazy_gettext("邮件"), "wecom": lazy_gettext("企业微信"),
+                  "dingtalk": lazy_gettext("钉钉")}
+# What a channel's rows of one fact add up to: failed if any failed, else waiting if any wait.
+DELIVERY_LABELS = {"sent": lazy_gettext("已发送"), "pending": lazy_gettext("等待"),
+                   "failed": lazy_gettext("失败"), "skipped": lazy_gettext("已无需发送")}
+
+
+class ReadForm(FlaskForm):
+    """One row's 标为已读 button (the template writes its fields: one form a row)."""
+
+    notification_id = HiddenField()
+
+
+class ReadAllForm(FlaskForm):
+    submit = SubmitField(lazy_gettext("全部标为已读"))
+
+
+def delivery(statuses) -> str:
+    """One word for a channel's rows of a fact (a Counter of statuses)."""
+    for status in ("failed", "pending", "sent", "skipped"):
+        if statuses[status]:
+            return status
+    return "sent"
+
+
+@bp.get("/")
+@require_roles(*SEE_OWN_NOTIFICATIONS)
+def index():
+    db = get_db()
+    unread_only = request.args.get("unread") == "1"
+    rows = inapp.latest(db, current_user.id, SHOWN, unread_only=unread_only)
+    channels = inapp.other_channels(db, sorted({row.fact for row in rows}))
+    return render_template(
+        "notifications/index.html", rows=rows, unread_only=unread_only, shown=SHOWN,
+        channels={fact: {channel: delivery(statuses) for channel, statuses in found.items()}
+                  for fact, found in channels.items()},
+        kind_labels=KIND_LABELS, channel_labels=CHANNEL_LABELS, delivery_labels=DELIVERY_LABELS,
+        read_all_form=ReadAllForm())
+
+
+@bp.post("/read")
+@require_roles(*SEE_OWN_NOTIFICATIONS)
+def read():
+    form = ReadForm()
+    if form.validate_on_submit() and (form.notification_id.data or "").isdigit():
+        db = get_db()
+        inapp.mark_read(db, current_user.id, utcnow(), int(form.notification_id.data))
+        db.commit()
+    else:
+        flash(_("操作未完成：页面已过期，请刷新后重试。"), "warning")
+    return redirect(url_for("notifications.index", unread=request.args.get("unread") or None))
+
+
+@bp.post("/read-all")
+@require_roles(*SEE_OWN_NOTIFICATIONS)
+def read_all():
+    form = ReadAllForm()
+    if form.validate_on_submit():
+        db = get_db()
+        marked = inapp.mark_read(db, current_user.id, utcnow())
+        db.commit()
+        flash(_("已将 %(n)s 条通知标为已读。", n=marked), "success")
+    else:
+        flash(_("操作未完成：页面已过期，请刷新后重试。"), "warning")
+    return redirect(url_for("notifications.index"))
+
+
+def unread_count() -> int:
+    """The nav bar's badge: the logged-in user's unread in-app notifications."""
+    if not current_user.is_authenticated:
+        return 0
+    return inapp.unread(get_db(), current_user.id)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.jinja_env.globals.update(unread_notifications=unread_count)
