@@ -16,7 +16,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SubmitField
 
 from dashboard.db import get_db
-from dashboard.mail import KIND_LABELS
+from dashboard.mail import CHANNEL_LABELS, KIND_LABELS
 from dashboard.permissions import SEE_OWN_NOTIFICATIONS, require_roles
 from huiying.models import utcnow
 from huiying.notify.channels import inapp
@@ -24,8 +24,6 @@ from huiying.notify.channels import inapp
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
 SHOWN = 50
-CHANNEL_LABELS = {"email": lazy_gettext("邮件"), "wecom": lazy_gettext("企业微信"),
-                  "dingtalk": lazy_gettext("钉钉")}
 # What a channel's rows of one fact add up to: failed if any failed, else waiting if any wait.
 DELIVERY_LABELS = {"sent": lazy_gettext("已发送"), "pending": lazy_gettext("等待"),
                    "failed": lazy_gettext("失败"), "skipped": lazy_gettext("已无需发送")}
