@@ -162,8 +162,9 @@ def _deadlines(session: Session, people: Recipients, loader: Loader, now: dateti
                        loader.deferred("overdue", case), _unique_people([*users, *press_users]))
         # The clock runs from when the public wrote: the reminder comes when a fifth of it is left.
         elif case.due_at - now <= (case.due_at - case.first_seen_at) * REMIND_SHARE:
-            # A case nobody has been assigned yet is the press office's to route.
-            if not case.department:
+            # A case nobody has been assigned yet (or whose department has nobody to tell) is
+            # the press office's to route.
+            if not (emails or users):
                 emails, users = people.press_office()
             yield Fact(Kind.REMIND, f"remind:{case.id}:{due}", emails, case.id,
                        loader.deferred("reminder", case), users)

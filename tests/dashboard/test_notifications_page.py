@@ -53,10 +53,12 @@ def test_without_smtp_each_user_sees_their_own_notifications(app, client, auth, 
     # The department's own address has an email row for the same fact, waiting (no SMTP).
     assert "邮件：等待" in page
 
-    # Someone else's row, with a valid token: nothing changes.
-    assert post_form(client, "/notifications/read", "/notifications/",
-                     notification_id=str(theirs[0].id)).status_code == 302
+    # Someone else's row, with a valid token: nothing changes, and the page says so.
+    response = post_form(client, "/notifications/read", "/notifications/", notification_id=str(theirs[0].id))
+    assert response.status_code == 302
+    assert "没有找到这条未读通知。" in client.get(response.location).text
     assert all(n.read_at is None for n in inapp(db, "anquan"))
+    assert all(n.read_at is None for n in inapp(db, "jichu"))
 
 
 def test_marking_read_needs_the_csrf_token_and_the_unread_filter_follows(app, client, auth, db, users, cases):
