@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 from huiying.clocks import CalendarMissing, WorkCalendar
 from huiying.figures import monthly, previous_month
 from huiying.models import Case, CaseEvent, Comment, Department, Notification, Role, Severity, User, utcnow
-from huiying.notify.kinds import Channel, Kind
+from huiying.notify.kinds import GROUP_ROBOTS, Channel, Kind
 from huiying.notify.texts import (
     BRIEF_OVERDUE_LISTED,
     SPIKE_WINDOW,
@@ -326,11 +326,18 @@ def store(session: Session, settings: Settings, facts: list[Fact], now: datetime
         found = session.execute(select(Notification.channel, Notification.key)
                                 .where(Notification.key.in_(keys[start:start + 500])))
         existing.update((channel, key) for channel, key in found)
+    # A group robot posts facts that are new: one set up today does not post the week's alerts
+    # (the scan looks HORIZON back); the email and in-app rows of a fact are made regardless.
+    told: set[str] = set()
+    facts_keys = sorted({fact.key for fact in facts})
+    for start in range(0, len(facts_keys), 500):
+        told.update(session.scalars(select(Notification.fact).distinct()
+                                    .where(Notification.fact.in_(facts_keys[start:start + 500]))))
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     created = {**dict.fromkeys(map(str, Kind), 0), **{f"{c}_rows": 0 for c in Channel if c != Channel.EMAIL}}
     texts: dict[str, tuple[str, str]] = {}
     for fact, channel, recipient, user_id, key in wanted:
-        if (channel, key) in existing:
+        if (channel, key) in existing or (channel in GROUP_ROBOTS and fact.key in told):
             continue
         if fact.key not in texts:
             texts[fact.key] = fact.render()

@@ -197,11 +197,18 @@ def test_an_unreachable_robot_is_an_outage_and_its_rows_go_when_it_is_back(datab
     assert row.status == "sent" and not row.outage and row.attempts == 2
 
 
-def test_no_robot_configured_makes_no_robot_rows(database, office):  # noqa: F811
+def test_a_robot_set_up_later_posts_new_facts_only(database, office, robot):  # noqa: F811
     process(database, ROUTINE, MAJOR)
     scanned(database, office)
     assert rows(database, channel="wecom") == rows(database, channel="dingtalk") == []
     assert rows(database, channel="inapp")  # the press office sees its alert in the app
+
+    settings = replace(office, wecom_webhook=f"http://127.0.0.1:{robot.port}/send?key={TOKEN}")
+    scanned(database, settings)
+    assert rows(database, channel="wecom") == []  # the week's alert was told already
+    process(database, ("县一中校车超载", "今天下午很多家长在县一中门口聚集，要求处理校车超载。"))
+    scanned(database, settings)
+    assert [n.kind for n in rows(database, channel="wecom")] == ["alert"]
 
 
 def test_webhook_settings_are_checked_with_one_sentence(monkeypatch, tmp_path):
