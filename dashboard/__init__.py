@@ -55,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         health,
         i18n,
         mail,
+        notifications,
         overview,
         permissions,
         reports,
@@ -84,6 +85,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(sources.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(mail.bp)
+    notifications.init_app(app)  # /notifications and the nav bar's unread count
     app.register_blueprint(reports.bp)
     app.register_blueprint(health.bp)
     overview.init_app(app)  # `/` (endpoint "index") and the panel's JSON

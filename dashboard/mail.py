@@ -28,6 +28,8 @@ KIND_LABELS = {"assign": lazy_gettext("派单通知"), "alert": lazy_gettext("�
                "monthly": lazy_gettext("回应月报"), "crawl": lazy_gettext("采集异常")}
 STATUS_LABELS = {"pending": lazy_gettext("等待发送"), "failed": lazy_gettext("发送失败"),
                  "sent": lazy_gettext("已发送"), "skipped": lazy_gettext("已无需发送")}
+CHANNEL_LABELS = {"email": lazy_gettext("邮件"), "wecom": lazy_gettext("企业微信"),
+                  "dingtalk": lazy_gettext("钉钉")}
 SHOWN = 100
 
 
@@ -43,7 +45,8 @@ def index():
     rows = db.scalars(select(Notification).where(Notification.status.in_(("pending", "failed")))
                       .order_by(Notification.id.desc()).limit(SHOWN)).all()
     return render_template("admin/mail.html", counts=counts(db), rows=rows, form=RetryForm(),
-                           kind_labels=KIND_LABELS, status_labels=STATUS_LABELS, shown=SHOWN)
+                           kind_labels=KIND_LABELS, status_labels=STATUS_LABELS, shown=SHOWN,
+                           channel_labels=CHANNEL_LABELS)
 
 
 @bp.post("/retry")

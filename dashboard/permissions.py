@@ -35,7 +35,10 @@ CORRECT_ANALYSIS = (Role.ADMIN, Role.PRESS)
 ACT_ON_CASES = (Role.ADMIN, Role.PRESS, Role.DEPARTMENT)
 READ_REPORTS = (Role.ADMIN, Role.PRESS, Role.LEADER)  # the whole bureau's figures
 BUREAU_OVERVIEW = (Role.ADMIN, Role.PRESS, Role.LEADER)  # `/`: 舆情态势, else one's department
-ENTER_ANNUAL_INPUTS = (Role.ADMIN,)  # the annual report's cells only a person knows
+ENTER_ANNUAL_INPUTS = (Role.ADMIN,)
+# The 通知 page: every role, each user their own in-app notifications only (the queries name
+# the user: dashboard/notifications.py, huiying/notify/channels/inapp.py).
+SEE_OWN_NOTIFICATIONS = ALL_ROLES  # the annual report's cells only a person knows
 # Phone and ID numbers, email addresses and authors' names in clear: the press office calls
 # the public back. Everyone else (the IT admin, leaders, departments) reads them masked, and
 # emails are always masked since they leave the system.

@@ -7,7 +7,7 @@ An incident is one of:
   EMPTY_AFTER each — typically a layout change the selectors no longer match (told at once,
   before it has failed twice).
 It lasts from the first run of the streak (`since_run_id`), which names it: its notification
-is sent once (huiying/notify.py keys it by that run, whatever its kind becomes), and a later
+is sent once (huiying/notify/scan.py keys it by that run, whatever its kind becomes), and a later
 incident after a recovery is a new one.
 """
 

@@ -70,13 +70,15 @@ def collect(session: Session, queue_depths: dict[str, int | None], now: datetime
     yield _gauge("huiying_cases_overdue", "Cases awaiting an answer past their due time.",
                  session.scalar(select(func.count()).select_from(Case).where(overdue(now))) or 0)
 
-    notifications = GaugeMetricFamily("huiying_notifications", "Notification rows by kind and status "
-                                      "(sent, pending, failed).", labels=["kind", "status"])
-    for kind, status, count in session.execute(
-            select(Notification.kind, Notification.status, func.count())
-            .group_by(Notification.kind, Notification.status)
-            .order_by(Notification.kind, Notification.status)):
-        notifications.add_metric([kind, status], count)
+    notifications = GaugeMetricFamily(
+        "huiying_notifications", "Notification rows by channel (email, wecom, dingtalk, inapp), kind and "
+        "status (sent, pending, failed; an in-app row is sent when made).",
+        labels=["channel", "kind", "status"])
+    for channel, kind, status, count in session.execute(
+            select(Notification.channel, Notification.kind, Notification.status, func.count())
+            .group_by(Notification.channel, Notification.kind, Notification.status)
+            .order_by(Notification.channel, Notification.kind, Notification.status)):
+        notifications.add_metric([channel, kind, status], count)
     yield notifications
 
     yield from _crawl(session, now)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -412,26 +413,44 @@ class User(Base):
     department: Mapped[Department | None] = relationship()
 
 
+def _fact_default(context) -> str:
+    return context.get_current_parameters()["key"]
+
+
 class Notification(Base):
-    """One message to one person; the unique key makes sending idempotent (huiying.notify)."""
+    """One message to one recipient by one channel (huiying.notify): the unique (channel, key)
+    makes sending idempotent; `fact` names what is told, the same for every channel."""
 
     __tablename__ = "notification"
-    __table_args__ = (Index("ix_notification_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_notification_due", "status", "next_attempt_at"),
+                      UniqueConstraint("channel", "key", name="uq_notification_channel_key"),
+                      Index("ix_notification_user", "user_id", "id"),
+                      Index("ix_notification_fact", "fact"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(200), unique=True)
+    # email | wecom | dingtalk | inapp (huiying.notify.kinds.Channel)
+    channel: Mapped[str] = mapped_column(String(10), default="email", server_default="email")
+    key: Mapped[str] = mapped_column(String(200))
+    # One fact gives a row per channel and recipient; a row made by hand tells its own key.
+    fact: Mapped[str] = mapped_column(String(200), default=_fact_default)
     kind: Mapped[str] = mapped_column(String(40))
     recipient: Mapped[str] = mapped_column(String(200))
+    # The account an in-app row is for.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The last failure was the server being unreachable (not this row's fault): such rows go
+    # as soon as the server is back.
+    outage: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A pending row is sent when this is NULL or past: failures back off exponentially.
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # in-app rows the user read
 
 
 class CalendarOverride(Base):

@@ -29,7 +29,7 @@ KNOWN_VARIABLES = frozenset(PREFIX + name for name in (
     "SENTIMENT_ENGINE",
     "SMTP_HOST", "SMTP_PORT", "SMTP_USER", "SMTP_PASSWORD", "SMTP_FROM", "SMTP_STARTTLS",
     "WEB_HOST", "WEB_PORT", "BASE_URL", "NEGATIVE_SPIKE", "BRIEF_HOUR",
-    "BUREAU_NAME",
+    "BUREAU_NAME", "WECOM_WEBHOOK", "DINGTALK_WEBHOOK", "DINGTALK_SECRET", "WEBHOOK_KINDS",
     "NEW_PASSWORD", "ADMIN_PASSWORD",
     "TEST_DATABASE_URL", "TEST_REDIS_URL", "TEST_PG_ADMIN", "TEST_SHOTS_DIR", "SHARED_DATA",
 ))
@@ -128,6 +128,12 @@ class Settings:
     # The bureau whose figures these are: the title of the monthly and annual reports.
     bureau_name: str = "某县教育体育局"
     log_level: str = "INFO"
+    # The group robots (huiying/notify/channels/webhook.py): their URLs carry a token (secret).
+    wecom_webhook: str | None = field(default=None, repr=False)
+    dingtalk_webhook: str | None = field(default=None, repr=False)
+    dingtalk_secret: str | None = field(default=None, repr=False)
+    # The kinds of notification the group robots post (huiying.notify.kinds.Kind values).
+    webhook_kinds: tuple[str, ...] = ("alert", "spike", "brief", "crawl")
 
     @property
     def broker_dir(self) -> Path:
@@ -215,6 +221,34 @@ def _bureau_name() -> str:
     return name
 
 
+def _webhook(name: str, host_hint: str) -> str | None:
+    """A group robot's webhook URL: https (or http on an intranet gateway) with a host. The
+    message never repeats the URL: its query holds the robot's token."""
+    url = _env(name)
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or " " in url:
+        raise SettingsError(f"{PREFIX}{name} must be the robot's webhook address starting with https:// "
+                            f"(for example https://{host_hint}/…), got a value starting with {url[:8]!r}.")
+    return url
+
+
+def load_webhook_kinds() -> tuple[str, ...]:
+    """HUIYING_WEBHOOK_KINDS: the comma list of kinds the group robots post."""
+    from huiying.notify.kinds import DEFAULT_WEBHOOK_KINDS, Kind
+
+    raw = _env("WEBHOOK_KINDS")
+    if raw is None:
+        return tuple(map(str, DEFAULT_WEBHOOK_KINDS))
+    kinds = [k.strip().lower() for k in re.split(r"[,，\s]+", raw) if k.strip()]
+    unknown = [k for k in kinds if k not in set(Kind)]
+    if unknown:
+        raise SettingsError(f"HUIYING_WEBHOOK_KINDS has an unknown kind {unknown[0]!r}; "
+                            f"use a comma list of {', '.join(Kind)}.")
+    return tuple(dict.fromkeys(kinds))
+
+
 def load() -> Settings:
     """Read and validate every setting from the environment."""
     env_name = (_env("ENV", "embedded") or "embedded").lower()
@@ -267,4 +301,8 @@ def load() -> Settings:
         brief_hour=_int("BRIEF_HOUR", 8, minimum=0, maximum=23, unit="hours (0-23)"),
         bureau_name=_bureau_name(),
         log_level=log_level,
+        wecom_webhook=_webhook("WECOM_WEBHOOK", "qyapi.weixin.qq.com"),
+        dingtalk_webhook=_webhook("DINGTALK_WEBHOOK", "oapi.dingtalk.com"),
+        dingtalk_secret=_env("DINGTALK_SECRET"),
+        webhook_kinds=load_webhook_kinds(),
     )

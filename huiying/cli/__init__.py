@@ -478,7 +478,7 @@ def topics_reclassify(as_json: bool) -> None:
 
 @cli.group()
 def notify() -> None:
-    """Email notifications: assignments, alerts, reminders, 催办 and the daily briefing."""
+    """Notifications (email, group robots, in-app): assignments, alerts, reminders, 催办, briefings."""
 
 
 @notify.command("run")

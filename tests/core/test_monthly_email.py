@@ -29,7 +29,8 @@ def at(*args) -> datetime:
 def monthly_rows(url):
     with session_scope(url) as session:
         return [(n.key, n.subject, n.body, n.status) for n in session.scalars(
-            select(Notification).where(Notification.kind == "monthly").order_by(Notification.id))]
+            select(Notification).where(Notification.kind == "monthly", Notification.channel == "email")
+            .order_by(Notification.id))]
 
 
 def scan_at(url, settings, now):

@@ -53,3 +53,18 @@ def test_only_admins_see_or_resend(client, auth, db, users):
     assert client.get("/admin/mail/").status_code == 403
     assert client.post("/admin/mail/retry", data={"failed": "1"}).status_code in (400, 403)
     assert statuses(db)["f"] == ("failed", 6, False)
+
+
+def test_the_page_names_each_row_s_channel_and_an_outage(client, auth, db):
+    db.add_all([
+        Notification(channel="wecom", key="alert:1:重大:group", kind="alert", recipient="group",
+                     subject="预警", body="预警", status="pending", attempts=1, outage=True,
+                     last_error="ConnectionRefusedError: [Errno 111] Connection refused"),
+        Notification(channel="inapp", key="alert:1:重大:user:1", kind="alert", recipient="admin", user_id=1,
+                     subject="站内", body="站内", status="sent", attempts=0),
+    ])
+    db.commit()
+    auth.login()
+    rows = client.get("/admin/mail/").text.split("mail-rows", 1)[1]
+    assert "企业微信" in rows and "群聊" in rows and "服务器无法连接：ConnectionRefusedError" in rows
+    assert "站内" not in rows  # in-app rows are delivered when made: nothing to send

@@ -81,8 +81,8 @@ def test_metrics_count_what_the_database_holds(client, cases, database_url):
     assert value(found, "huiying_comments_waiting") == 3
     assert value(found, "huiying_cases_open") == open_cases > 0
     assert value(found, "huiying_cases_overdue") == 1
-    assert value(found, "huiying_notifications", kind="alert", status="sent") == 1
-    assert value(found, "huiying_notifications", kind="alert", status="failed") == 1
+    assert value(found, "huiying_notifications", channel="email", kind="alert", status="sent") == 1
+    assert value(found, "huiying_notifications", channel="email", kind="alert", status="failed") == 1
     assert value(found, "huiying_broker_up") == 1
     assert {s.labels["queue"] for s in found["huiying_queue_depth"]} == {"analysis", "crawl", "mail"}
     assert value(found, "huiying_processing_latency_seconds", quantile="0.95") >= 0

@@ -123,7 +123,7 @@ def test_incidents_are_told_once_and_clear_when_the_source_recovers(migrated_env
             scan(session, settings)
         with database.connect() as db:
             return db.execute(text("SELECT recipient, subject FROM notification WHERE kind = 'crawl' "
-                                   "ORDER BY id")).all()
+                                   "AND channel = 'email' ORDER BY id")).all()
 
     healthy = crawl_and_status()
     assert healthy["incident"] is None and healthy["last_items"] == 6 and healthy["runs"] == 1
