@@ -8,6 +8,7 @@ messages that name it, so a redelivered or swept id costs nothing.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -32,6 +33,8 @@ from huiying.models import (
     utcnow,
 )
 from huiying.sources import IMPORT_KIND
+
+log = logging.getLogger(__name__)
 
 
 def routing_rules(session: Session) -> list[Rule]:
@@ -157,6 +160,8 @@ def _attach_to_case(session: Session, comment: Comment, result: Analysis,
                 session.add_all(CaseSignature(case_id=case.id, key=key) for key in result.lsh_keys)
                 comment.case = case
                 session.flush()
+                log.info("case %d opened from comment %d (source %d): %s, %s", case.id, comment.id,
+                         comment.source_id, case.severity, department.name if department else "待研判")
         except IntegrityError:
             # Another worker created the same case a moment ago: join it instead.
             case = session.scalar(select(Case).where(Case.fingerprint == result.fingerprint))
@@ -165,6 +170,7 @@ def _attach_to_case(session: Session, comment: Comment, result: Analysis,
         else:
             return
     workflow.add_comment(session, case, comment, how, now=now)
+    log.debug("comment %d (source %d) joined case %d: %s", comment.id, comment.source_id, case.id, how)
 
 
 def _imported(comment: Comment) -> bool:
@@ -185,6 +191,8 @@ def _open_own_case(session: Session, comment: Comment, result: Analysis,
                               now=now, tz=tz)
     session.add_all(CaseSignature(case_id=case.id, key=key) for key in result.lsh_keys)
     comment.case = case
+    log.info("case %d opened from imported row %s (comment %d, source %d)", case.id, comment.external_id,
+             comment.id, comment.source_id)
 
 
 def unprocessed_ids(session: Session, limit: int = 10_000,

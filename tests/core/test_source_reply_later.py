@@ -88,3 +88,11 @@ def test_an_edited_text_is_analysed_again_without_counting_twice(any_database):
         assert case.heat == heat
         assert session.scalar(select(func.count()).select_from(CaseEvent)
                               .where(CaseEvent.action == "merge_comment")) == 0
+
+
+def test_the_log_names_the_case_the_comment_and_the_source(any_database, caplog):
+    store(any_database, POST)
+    with caplog.at_level("INFO", logger="huiying.cases"), session_scope(any_database) as session:
+        process_comments(session, unprocessed_ids(session))
+        case, comment = the_case(session), session.scalar(select(Comment))
+    assert f"case {case.id} opened from comment {comment.id} (source {comment.source_id})" in caplog.text
