@@ -21,6 +21,7 @@ except ImportError:  # pragma: no cover - older Scrapy
     DownloadTimeoutError = TimeoutError
     DownloadConnectionRefusedError = ConnectionRefusedError
 
+from analysis.normalise import normalise
 from crawler.extract import MAX_FIELD_CHARS, UndecodablePage, decode_body, external_id, text_of
 from crawler.items import CommentItem
 from huiying.sources import SourceConfig
@@ -38,6 +39,9 @@ class SourceSpider(scrapy.Spider):
         self.errors: list[str] = []  # "url: reason", also when nothing is stored
         self.excluded = 0  # items the include/exclude keywords left out
         self._pages_read: set[str] = set()  # list/result pages followed (pagination loops)
+        # Compared as analysis reads text: simplified, NFKC (学校 matches a Big5 page's 學校).
+        self._include = tuple(normalise(word) for word in config.include)
+        self._exclude = tuple(normalise(word) for word in config.exclude)
 
     # --- requests and pages ---------------------------------------------------------------
 
@@ -110,9 +114,12 @@ class SourceSpider(scrapy.Spider):
         return item
 
     def wanted(self, text: str) -> bool:
-        if any(word in text for word in self.config.exclude):
+        if not (self._include or self._exclude):
+            return True
+        text = normalise(text)
+        if any(word in text for word in self._exclude):
             return False
-        return not self.config.include or any(word in text for word in self.config.include)
+        return not self._include or any(word in text for word in self._include)
 
     def read_detail(self, response):
         """A detail page read with the source's `detail` selectors (boards, search results)."""
