@@ -175,3 +175,21 @@ def test_sources_check_on_every_example(migrated_env, site, tmp_path):
         result = json.loads(huiying("sources", "check", "--json", str(path), env=migrated_env)
                             .stdout.strip().splitlines()[-1])
         assert result["items"] >= 2, (kind, result)
+
+
+def test_sources_check_says_what_the_first_page_yields(migrated_env, site, tmp_path):
+    path = tmp_path / "forum.yml"
+    path.write_text(yaml.safe_dump(configs(site)["forum"], allow_unicode=True), "utf-8")
+    checked = huiying("sources", "check", str(path), env=migrated_env)
+    assert f"{path}: valid; the first thread list page yields 4 comments" in checked.stdout
+
+
+def test_sources_check_refuses_a_mistyped_file_in_one_sentence(migrated_env, site, tmp_path):
+    config = configs(site)["json_api"]
+    config["fields"]["autor"] = config["fields"].pop("author")
+    path = tmp_path / "api.yml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")
+    result = huiying("sources", "check", str(path), env=migrated_env, check=False)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].endswith(
+        f"{path}: unknown key 'fields.autor'; did you mean 'fields.author'?")
