@@ -49,8 +49,13 @@ ROUTES = {
 }
 
 
+ACCEPT_SEEN: list[str] = []  # the Accept header of each API request (the source's `headers`)
+
+
 def app(environ, start_response):
     path, query = environ["PATH_INFO"], parse_qs(environ.get("QUERY_STRING", ""))
+    if path == "/api":
+        ACCEPT_SEEN.append(environ.get("HTTP_ACCEPT", ""))
     key = path + (f"?page={query['page'][0]}" if path == "/atom" and "page" in query else "")
     if path == "/search":
         key += "?p=2" if "p" in query else ""
@@ -129,7 +134,9 @@ def test_feed_crawl(crawl, site):
 
 
 def test_json_api_crawl(crawl, site):
+    ACCEPT_SEEN.clear()
     stats, rows, errors, _ = crawl("yunxi-api")
+    assert ACCEPT_SEEN == ["application/json", "application/json"]  # the example's headers
     assert set(rows) == {"9001", "9002"} and stats["new"] == 2
     first = rows["9001"]
     assert (first["title"], first["author"], first["official_reply"]) == ("城关一小学位紧张", "张女士",
