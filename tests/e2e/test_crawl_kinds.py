@@ -27,8 +27,10 @@ HUGE_FEED = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>
 EMPTY_ATOM = b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>x</title></feed>'
 EMPTY_RESULTS = b'<html><body><ul class="results"></ul></body></html>'
 # A second thread list page whose "next" leads back to the first: a pagination loop.
-LIST_LOOP = ('<html><body><table><tr><td class="subject"><a href="/thread-502-1.html">x</a></td></tr>'
+LIST_LOOP = ('<html><body><table><tr><td class="subject"><a href="/thread-503-1.html">x</a></td></tr>'
              '</table><a class="nxt" href="/forum-12-1.html">下一页</a></body></html>').encode("gbk")
+# Thread 503: its second page fails; the floors of the first are kept.
+THREAD_503 = (PAGES / "forum_thread_gbk_1.html").read_bytes().replace(b"thread-501-2", b"thread-503-2")
 
 ROUTES = {
     "/rss.xml": ("application/rss+xml; charset=gbk", "feed_rss_gbk.xml"),
@@ -44,6 +46,7 @@ ROUTES = {
     "/thread-501-1.html": ("text/html; charset=utf-8", "forum_thread_gbk_1.html"),  # lies: it is GBK
     "/thread-501-2.html": ("text/html", "forum_thread_gbk_2.html"),
     "/thread-502-1.html": ("text/html", "forum_thread_big5.html"),  # Big5 under `encoding: gbk`
+    "/thread-503-1.html": ("text/html", THREAD_503),
     "/search": ("text/html; charset=utf-8", "search_results.html"),
     "/search?p=2": ("text/html; charset=utf-8", EMPTY_RESULTS),
 }
@@ -154,15 +157,18 @@ def test_json_api_crawl(crawl, site):
 
 def test_forum_crawl(crawl, site):
     stats, rows, errors, _ = crawl("yunxi-forum")
-    assert set(rows) == {"501", "501#2", "501#4", "502"}
+    assert set(rows) == {"501", "501#2", "501#4", "502", "503", "503#2"}
     assert rows["501"]["official_reply"] == "您好，我局已责成学校公示食堂成本，价格调整须经家委会听证。"
     assert str(rows["501"]["replied_at"]).startswith("2026-11-29 08:00")  # 16:00 in Shanghai
     assert (rows["501#2"]["author"], rows["501#2"]["body"]) == ("青石人", "我家孩子也这么说，菜里肉很少。")
     assert rows["502"]["title"] == "城關二小門口早上堵車嚴重"  # Big5, whatever `encoding: gbk` said
     assert rows["502"]["official_reply"] == "已轉交城關二小與交警大隊研究錯峰上學。"
-    assert errors == [(site + "/forum-12-2.html", f"pagination loop: the next page {site}/forum-12-1.html "
-                                                  "was read already; stopped there")]
-    assert stats["new"] == 4
+    assert rows["503"]["official_reply"] is None and rows["503#2"]["author"] == "青石人"
+    assert sorted(errors) == [
+        (site + "/forum-12-2.html", f"pagination loop: the next page {site}/forum-12-1.html "
+                                    "was read already; stopped there"),
+        (site + "/thread-503-2.html", "HTTP 404")]
+    assert stats["new"] == 6
 
 
 def test_search_crawl(crawl, site):
