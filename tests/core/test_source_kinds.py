@@ -69,3 +69,15 @@ def test_mistakes_are_one_sentence(text, message):
         parse_text(text, "x.yml")
     assert str(caught.value).startswith(message)
     assert "\n" not in str(caught.value)
+
+
+def test_each_kinds_section_of_the_docs_is_a_valid_source():
+    import re
+
+    import yaml
+
+    from huiying.source_kinds import KINDS
+
+    docs = (Path(__file__).parents[2] / "docs" / "sources.md").read_text("utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", docs, re.S)[1:]  # the first shows the shared keys alone
+    assert sorted(parse_config(yaml.safe_load(block), "docs").kind for block in blocks) == sorted(KINDS)
