@@ -9,6 +9,7 @@ stays free of Scrapy, as the core must.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,6 +77,14 @@ def _one_of(*choices: str) -> Check:
     return lambda value: None if value in choices else f"must be one of {', '.join(choices)}"
 
 
+def _codec(value: str) -> str | None:
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        return "is not an encoding Python knows (e.g. gbk, gb18030, big5, utf-8)"
+    return None
+
+
 def _not_empty(value: list) -> str | None:
     return None if value and all(s.strip() for s in value) else "must list at least one word"
 
@@ -90,7 +99,7 @@ COMMON: dict[str, Key] = {
     "max_pages": Key(int, check=_positive),
     "timezone": Key(str),
     "interval_minutes": Key(int, check=_positive),
-    "encoding": Key(str),
+    "encoding": Key(str, check=_codec),
     "headers": Key(dict, item=str),
     "include": Key(list, item=str),
     "exclude": Key(list, item=str),

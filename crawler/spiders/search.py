@@ -21,9 +21,15 @@ class SearchSpider(SourceSpider):
     async def start(self):
         # Sites that serve GBK expect the keyword's GBK bytes in the query.
         encoding = self.config.encoding or "utf-8"
+        template = self.config.spec["url"]
         for keyword in self.config.spec["keywords"]:
-            url = self.config.spec["url"].replace("{keyword}", quote(keyword.encode(encoding)))
-            yield self.request(url, self.parse_results, page=1)
+            try:
+                query = quote(keyword.encode(encoding))
+            except UnicodeEncodeError:
+                self.record_error(template, f"the keyword {keyword!r} cannot be written in {encoding}; "
+                                            "not searched")
+                continue
+            yield self.request(template.replace("{keyword}", query), self.parse_results, page=1)
 
     def parse_results(self, response, page: int):
         results = self.config.spec["results"]

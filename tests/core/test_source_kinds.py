@@ -50,6 +50,8 @@ def test_a_board_row_keeps_its_old_keys():
     (SEARCH.replace("results: {item: li, link: a}", "results: {item: li}"),
      "x.yml: the key 'results.link' is missing."),
     (FEED + "max_pages: many\n", "x.yml: 'max_pages' must be a whole number, got text."),
+    (FEED + "encoding: gbkk\n", "x.yml: 'encoding' is not an encoding Python knows (e.g. gbk, gb18030, big5, "
+                                 "utf-8)."),
     (FEED + "max_pages: 0\n", "x.yml: 'max_pages' must be a positive whole number."),
     (FEED + "include: 城关\n", "x.yml: 'include' must be a list, got text."),
     (FEED + "headers: {X-Token: 5}\n", "x.yml: 'headers' must hold only text values."),

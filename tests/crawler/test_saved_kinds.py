@@ -5,6 +5,7 @@ against the source with the URL and a reason while the rest is kept."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -270,11 +271,11 @@ def test_forum_include_keywords_leave_out_the_rest():
 
 # --- search ------------------------------------------------------------------------------
 
-def start_urls(config: SourceConfig) -> list[str]:
-    import asyncio
+def start_urls(config: SourceConfig | SourceSpider) -> list[str]:
+    crawling = config if isinstance(config, SourceSpider) else spider(config)
 
     async def starts():
-        return [r.url async for r in spider(config).start()]
+        return [r.url async for r in crawling.start()]
 
     return asyncio.run(starts())
 
@@ -290,6 +291,15 @@ def test_search_runs_the_url_for_each_keyword():
 def test_search_keyword_in_the_sites_encoding():
     assert start_urls(example("search", encoding="gbk"))[0] == \
         "http://news.yunxi.example/search?q=%B3%C7%B9%D8%D2%BB%D0%A1"
+
+
+def test_a_keyword_the_sites_encoding_cannot_write_is_an_error():
+    config = example("search", encoding="big5")
+    config = replace(config, spec={**config.spec, "keywords": ["双减", "課後服務"]})
+    search = spider(config)
+    assert start_urls(search) == ["http://news.yunxi.example/search?q=%BD%D2%AB%E1%AAA%B0%C8"]
+    assert search.errors == ["http://news.yunxi.example/search?q={keyword}: the keyword '双减' cannot be "
+                             "written in big5; not searched"]
 
 
 def test_search_results_read_in_place():
