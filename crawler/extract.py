@@ -71,3 +71,10 @@ def external_id(url: str, spec: dict[str, Any], selector: Selector) -> str | Non
         return url
     match = re.search(pattern, url)
     return match.group(1) if match and match.groups() else (match.group(0) if match else None)
+
+
+def html_text(html: str) -> str:
+    """The text a reader sees in a fragment of HTML (feeds and APIs carry markup in strings)."""
+    if "<" not in html:
+        return html.strip()
+    return text_of(Selector(text=f"<div>{html}</div>"), "div", limit=None)

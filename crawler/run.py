@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, field
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 
+from crawler.kinds import spider_for
 from crawler.settings import SCRAPY_SETTINGS
-from crawler.spiders.board import BoardSpider
 from crawler.store import CrawlStats, Store
 from huiying.sources import SourceConfig
 
@@ -27,7 +27,7 @@ def crawl(configs: list[SourceConfig], database_url: str,
     for config in configs:
         store = Store(database_url, config, enqueue)
         stores[config.name] = store
-        process.crawl(BoardSpider, config=config, store=store)
+        process.crawl(spider_for(config.kind), config=config, store=store)
     process.start()
     return {name: store.stats for name, store in stores.items()}
 
@@ -38,17 +38,22 @@ class Crawled:
 
     items: list[dict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    excluded: int = 0  # items the source's include/exclude keywords left out
 
 
 def crawl_to_items(config: SourceConfig, settings: dict | None = None) -> Crawled:
     """Crawl without storing (`huiying crawl --source-file`, `huiying sources check`)."""
     crawled = Crawled()
     process = _process(settings)
-    crawler = process.create_crawler(BoardSpider)
+    crawler = process.create_crawler(spider_for(config.kind))
     crawler.signals.connect(lambda item, **_: crawled.items.append(asdict(item)),
                             signal=signals.item_scraped, weak=False)
-    crawler.signals.connect(lambda spider, **_: crawled.errors.extend(spider.errors),
-                            signal=signals.spider_closed, weak=False)
+
+    def closed(spider, **_) -> None:
+        crawled.errors.extend(spider.errors)
+        crawled.excluded = spider.excluded
+
+    crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)
     process.crawl(crawler, config=config)
     process.start()
     return crawled

@@ -22,6 +22,7 @@ class CrawlStats:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    excluded: int = 0  # left out by the source's include/exclude keywords
     errors: list[str] = field(default_factory=list)
 
 
@@ -84,6 +85,7 @@ class Store:
         """The crawl ended: the source's last crawl, and one crawl_run row (crawl health)."""
         self.flush()
         scrapy_stats = scrapy_stats or {}
+        self.stats.excluded = scrapy_stats.get("huiying/excluded", 0)
         now = utcnow()
         with session_scope(self.database_url) as session:
             source = session.get(Source, self.source_id)

@@ -33,8 +33,9 @@ ID_DIGITS = 9
 SORTS = {"new": N_("最新发现"), "time_left": N_("剩余时间"), "severity": N_("严重程度"),
          "heat": N_("热度")}
 DUE = {"overdue": N_("已超时"), "soon": N_("24小时内到期")}
-# Where the public wrote: a crawled board, or an imported hotline / mailbox export.
-CHANNELS = {"board": N_("留言板"), "hotline": N_("12345 热线"), "mailbox": N_("信箱")}
+# Where the public wrote: a crawled source of each kind, or an imported hotline / mailbox export.
+CHANNELS = {"board": N_("留言板"), "feed": N_("RSS/Atom 订阅"), "json_api": N_("数据接口"),
+            "forum": N_("论坛"), "search": N_("站内搜索"), "hotline": N_("12345 热线"), "mailbox": N_("信箱")}
 SEVERITY_RANK = {Severity.MAJOR: 0, Severity.SERIOUS: 1, Severity.GENERAL: 2}
 
 

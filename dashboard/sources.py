@@ -38,7 +38,7 @@ list:
 detail:
   title: "h1::text"
   body: "div.content ::text"
-  published: "span.time::text"
+  published_at: "span.time::text"
   id: {from: url, pattern: "id=(\\\\d+)"}
 enabled: true
 """

@@ -26,13 +26,14 @@ from huiying.errors import InputError
 from huiying.figures import CHANNEL_NAMES, NOT_TO_ANSWER, channel_name
 from huiying.masking import mask_text
 from huiying.models import AnnualInput, Case, CaseEvent, Comment, Severity, Source, utcnow
+from huiying.source_kinds import KINDS
 from huiying.sources import IMPORT_KIND
 from huiying.workflow import SATISFACTION, Action
 
 # Channels by where the case's first comment came from: Source.kind, or an import's kind.
 # 舆情 are what the public posts where anyone reads it (crawled sources); hotline and mailbox
 # requests are addressed to the bureau and run on working-day clocks instead.
-OPINION_CHANNELS = frozenset({"board"})
+OPINION_CHANNELS = frozenset(KINDS)  # every crawled kind: boards, feeds, APIs, forums, searches
 OPINION_HOURS = 48  # 国办发〔2016〕61号: respond to 舆情 within 48 h
 MAJOR_HOURS = (5, 24)  # major incidents: authoritative information within 5 h, press conference 24 h
 NOT_RECORDED = "未记录"

@@ -189,11 +189,15 @@ class Figures:
 
 
 CHANNEL_NAMES = {"board": "网上留言板", "hotline": "12345 热线", "mailbox": "信箱"}
+# The other crawled kinds: named when they have cases, not shown as empty rows (as before).
+OTHER_CHANNEL_NAMES = {"feed": "网站订阅（RSS/Atom）", "json_api": "网站数据接口", "forum": "网络论坛",
+                       "search": "站内搜索"}
 
 
 def channel_name(channel: str) -> str:
     """The Chinese name of a channel kind, as the reports print it."""
-    return CHANNEL_NAMES.get(channel, "其他渠道" if channel == "unknown" else channel)
+    names = {**CHANNEL_NAMES, **OTHER_CHANNEL_NAMES}
+    return names.get(channel, "其他渠道" if channel == "unknown" else channel)
 
 
 @dataclass(frozen=True)

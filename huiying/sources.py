@@ -1,4 +1,4 @@
-"""Source configurations: one YAML file per board, no code for a new board.
+"""Source configurations: one YAML file per source, no code for a new board, feed, API or forum.
 
 A configuration is validated here, before any crawl, so that a typo is reported as one
 sentence naming the file and the key.
@@ -17,11 +17,14 @@ from sqlalchemy import or_, select, update
 
 from huiying.errors import ChangeRefused, InputError
 from huiying.models import Source
+from huiying.source_kinds import validate
 
-KINDS = ("board",)
 # Sources filled by `huiying import` (hotline and mailbox exports): stored, never crawled.
 IMPORT_KIND = "import"
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
+# The keys every kind shares; the rest of a file is its kind's (huiying/source_kinds.py).
+_COMMON = ("name", "title", "kind", "encoding", "enabled", "max_pages", "timezone",
+           "interval_minutes", "headers", "include", "exclude")
 
 
 @dataclass(frozen=True)
@@ -29,83 +32,64 @@ class SourceConfig:
     name: str
     title: str
     kind: str
-    start_urls: list[str]
-    list: dict[str, Any]
-    detail: dict[str, Any]
+    spec: dict[str, Any]  # the kind's own keys: start_urls, list, detail for a board …
     encoding: str | None = None
     enabled: bool = True
     max_pages: int = 50
     timezone: str = "Asia/Shanghai"
     interval_minutes: int | None = None  # None: HUIYING_CRAWL_INTERVAL
-    extra: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    include: tuple[str, ...] = ()  # keep only items naming one of these (empty: keep all)
+    exclude: tuple[str, ...] = ()  # drop items naming one of these (counted, not an error)
+
+    @property
+    def start_urls(self) -> list[str]:
+        return self.spec.get("start_urls", [])
+
+    @property
+    def list(self) -> dict[str, Any]:
+        return self.spec.get("list", {})
+
+    @property
+    def detail(self) -> dict[str, Any]:
+        return self.spec.get("detail", {})
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        common = {
             "name": self.name, "title": self.title, "kind": self.kind,
-            "start_urls": self.start_urls, "list": self.list, "detail": self.detail,
             "encoding": self.encoding, "enabled": self.enabled, "max_pages": self.max_pages,
             "timezone": self.timezone, "interval_minutes": self.interval_minutes,
         }
+        # Keys a board never had stay out of its row while unused (the row is compared on edit).
+        optional = {"headers": self.headers, "include": list(self.include), "exclude": list(self.exclude)}
+        return {**common, **self.spec, **{k: v for k, v in optional.items() if v}}
 
 
 def parse_config(data: Any, origin: str = "source config") -> SourceConfig:
     """Validate a parsed YAML mapping; raise InputError naming the bad key."""
     if not isinstance(data, dict):
-        raise InputError(f"{origin}: expected a mapping of keys (name, start_urls, list, detail).")
-
-    def need(key: str, kind: type, where: dict[str, Any] = data, prefix: str = "") -> Any:
-        if key not in where:
-            raise InputError(f"{origin}: the key '{prefix}{key}' is missing.")
-        value = where[key]
-        if not isinstance(value, kind):
-            raise InputError(
-                f"{origin}: '{prefix}{key}' must be a {kind.__name__}, got {type(value).__name__}."
-            )
-        return value
-
-    name = need("name", str)
-    if not NAME.match(name):
+        raise InputError(f"{origin}: expected a mapping of keys (name, kind, start_urls …).")
+    # Rows written before these keys existed, and an unset optional key, read as absent.
+    data = {k: v for k, v in data.items() if v is not None}
+    name = data.get("name")
+    if isinstance(name, str) and not NAME.match(name):
         raise InputError(
             f"{origin}: name {name!r} must be lower-case letters, digits, '-' or '_'."
         )
-    kind = data.get("kind", "board")
-    if kind not in KINDS:
-        raise InputError(f"{origin}: kind {kind!r} is not supported; use one of {', '.join(KINDS)}.")
-    start_urls = need("start_urls", list)
-    if not start_urls or not all(isinstance(u, str) and u.startswith(("http://", "https://"))
-                                 for u in start_urls):
-        raise InputError(f"{origin}: 'start_urls' must list http:// or https:// addresses.")
-    listing = need("list", dict)
-    need("link", str, listing, "list.")
-    detail = need("detail", dict)
-    need("title", str, detail, "detail.")
-    need("body", str, detail, "detail.")
-    id_spec = detail.get("id", {"from": "url"})
-    if not isinstance(id_spec, dict) or id_spec.get("from", "url") not in ("url", "css"):
-        raise InputError(f"{origin}: 'detail.id.from' must be 'url' or 'css'.")
-    if "pattern" in id_spec:
-        try:
-            re.compile(id_spec["pattern"])
-        except re.error as exc:
-            raise InputError(f"{origin}: 'detail.id.pattern' is not a valid regex ({exc}).") from None
-    max_pages = data.get("max_pages", 50)
-    if not isinstance(max_pages, int) or max_pages < 1:
-        raise InputError(f"{origin}: 'max_pages' must be a positive whole number.")
-    interval = data.get("interval_minutes")
-    if interval is not None and (not isinstance(interval, int) or interval < 1):
-        raise InputError(f"{origin}: 'interval_minutes' must be a positive whole number.")
+    kind = validate(data, origin)
     return SourceConfig(
         name=name,
-        interval_minutes=interval,
         title=str(data.get("title", name)),
         kind=kind,
-        start_urls=start_urls,
-        list=listing,
-        detail=detail,
+        spec={k: v for k, v in data.items() if k not in _COMMON},
         encoding=data.get("encoding"),
         enabled=bool(data.get("enabled", True)),
-        max_pages=max_pages,
+        max_pages=data.get("max_pages", 50),
         timezone=str(data.get("timezone", "Asia/Shanghai")),
+        interval_minutes=data.get("interval_minutes"),
+        headers=dict(data.get("headers", {})),
+        include=tuple(w.strip() for w in data.get("include", ()) if w.strip()),
+        exclude=tuple(w.strip() for w in data.get("exclude", ()) if w.strip()),
     )
 
 

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -154,12 +155,12 @@ def sources() -> None:
 @click.option("--limit", type=click.IntRange(1), default=None,
               help="Stop after this many comments (a quick check of the selectors).")
 def sources_check(file: Path, as_json: bool, limit: int | None) -> None:
-    """Validate a source config and show what its first list page yields."""
+    """Validate a source config and show what its first page yields (of each keyword)."""
     from crawler.run import crawl_to_items
     from huiying.sources import load_file
 
     config = load_file(file)
-    first_page = type(config)(**{**config.__dict__, "max_pages": 1})
+    first_page = replace(config, max_pages=1)
     overrides = _crawler_overrides()
     if limit:
         overrides["CLOSESPIDER_ITEMCOUNT"] = limit
@@ -170,7 +171,9 @@ def sources_check(file: Path, as_json: bool, limit: int | None) -> None:
         click.echo(json.dumps({"items": len(items), "first": first, "errors": crawled.errors},
                               ensure_ascii=False))
         return
-    click.echo(f"{file}: valid; the first list page yields {len(items)} comments")
+    page = {"board": "list page", "feed": "feed page", "json_api": "API page", "forum": "thread list page",
+            "search": "results page of each keyword"}.get(config.kind, "page")
+    click.echo(f"{file}: valid; the first {page} yields {len(items)} comments")
     for item in items[:5]:
         click.echo(f"  [{item['external_id']}] {item['title'][:60]}")
     _summarise_errors(config.name, crawled.errors)

@@ -156,6 +156,28 @@ def test_the_response_figures_of_a_year(session):
     assert data["calendar_note"] is None
 
 
+def test_a_forum_case_is_its_own_channel_and_counts_as_public_opinion(session):
+    cases = year_2026(session)
+    forum = Source(name="an-forum", kind="forum")
+    session.add(forum)
+    session.flush()
+    seen = local(2026, 9, 1, 10, 0)
+    comment = Comment(source_id=forum.id, external_id="501", title="食堂涨价", content_hash="an-F1",
+                      published_at=seen)
+    session.add(comment)
+    session.flush()
+    case = Case(title="食堂涨价", fingerprint="an-F1", severity=Severity.GENERAL, first_seen_at=seen,
+                created_at=seen, due_at=seen + timedelta(hours=48), first_comment_id=comment.id)
+    session.add(case)
+    session.commit()
+    data = annual(session, 2026, TZ, now=NOW).as_dict()
+    names = [channel["name"] for channel in data["overview"]["by_channel"]]
+    assert names == ["网上留言板", "12345 热线", "信箱", "网络论坛"]  # the three as before, then the forum
+    assert data["overview"]["by_channel"][3]["received"] == {"count": 1, "case_ids": [case.id]}
+    assert data["overview"]["opinion"]["cases"]["case_ids"] == sorted(
+        [*(cases[k].id for k in ("B1", "B2", "B3", "B4", "B6")), case.id])
+
+
 def test_satisfaction_is_one_of_three_answers(session):
     cases = year_2026(session)
     press = session.scalar(select(User).where(User.username == "an-press"))

@@ -221,3 +221,13 @@ def test_check_is_stopped_after_the_timeout(app, client, auth, db, silent_server
     elapsed = time.monotonic() - started
     assert "检查在 4 秒内没有完成，已停止" in response.text
     assert elapsed < 15  # the 4 s limit plus page rendering, not Scrapy's 180 s download timeout
+
+
+def test_the_pages_example_is_a_valid_source_and_names_the_other_kinds(client, auth):
+    from dashboard.sources import EXAMPLE
+    from huiying.sources import parse_text
+
+    assert parse_text(EXAMPLE, "example").detail["published_at"] == "span.time::text"
+    auth.login()
+    note = client.get("/admin/sources/new").text
+    assert all(f"（{kind}）" in note for kind in ("feed", "json_api", "forum", "search"))

@@ -299,3 +299,25 @@ def test_department_export_is_its_own_cases(client, auth, users, every):
     assert sorted(row[0] for row in rows[1:]) == sorted([every["bus"].id, every["script"].id])
     rows, _ = sheet_rows(client.get("/cases/export.xlsx", query_string={"q": TICKET}))
     assert rows[1:] == []  # another department's ticket
+
+
+def test_a_forum_case_is_filtered_and_named_by_its_channel(client, auth, cases, db):
+    from huiying.cases import process_comments
+    from huiying.models import Comment
+
+    forum = Source(name="yunxi-forum", title="云溪论坛", kind="forum")
+    db.add(forum)
+    db.flush()
+    comment = Comment(source_id=forum.id, external_id="501", title="实验中学食堂饭菜涨价了",
+                      body="这学期食堂一份套餐从6元涨到8元，分量还少了，请教育局管一管。",
+                      content_hash="hash-forum-501", published_at=utcnow())
+    db.add(comment)
+    db.commit()
+    process_comments(db, [comment.id])
+    db.refresh(comment)
+    auth.login()
+    listed = client.get("/cases/?channel=forum")
+    assert order(listed) == [comment.case_id]
+    assert '<option value="forum" selected>论坛</option>' in listed.text
+    assert shown(client.get("/cases/?channel=board"), cases) == {"enrolment", "bus", "fees", "script"}
+    assert "论坛" in client.get(f"/cases/{comment.case_id}").text
