@@ -16,3 +16,4 @@ class CommentItem:
     published_at: str | None = None  # as the page shows it; parsed by the pipeline
     reply: str | None = None
     replied_at: str | None = None
+    thread: str | None = None  # a forum floor: the external id of its thread's post

@@ -56,7 +56,8 @@ class Store:
                 # Kept empty and flagged: the crawl time would make an old post look new.
                 self.error(item.url, f"{name}: cannot read the date {text[:80]!r}")
         data = CommentData(external_id=item.external_id, title=item.title, body=item.body,
-                           url=item.url, author=item.author, reply=item.reply, **times)
+                           url=item.url, author=item.author, reply=item.reply, thread_id=item.thread,
+                           **times)
         with session_scope(self.database_url) as session:
             outcome, comment = upsert_comment(session, self.source_id, data)
             setattr(self.stats, outcome, getattr(self.stats, outcome) + 1)

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -75,14 +75,20 @@ def process_comments(session: Session, ids: Sequence[int], *, engine: str = "def
                            rules=routing_rules(session), engine=engine, router=router,
                            topics=enabled_topics(session), relevance=relevance)
     departments = {d.name: d for d in session.scalars(select(Department))}
-    _lock_cases_of(session, comments, results)
+    threads = _thread_cases(session, comments)
+    _lock_cases_of(session, comments, results, threads)
     now = utcnow()
     for comment, result in zip(comments, results, strict=True):
         _store_analysis(comment, result, now)
         if result.error:
             continue
+        thread = _thread_case(session, comment, threads) if comment.case_id is None else None
         if _imported(comment):
             _open_own_case(session, comment, result, departments, now, tz)
+        elif thread is not None:
+            # A forum floor joins its thread's case, whatever its own relevance: it is the
+            # thread's discussion (a later floor is heat on the same concern, not a new case).
+            workflow.add_comment(session, workflow.carried_on_by(session, thread), comment, "跟帖", now=now)
         elif result.relevant and comment.case_id is None:
             # (One already in a case, processed again after an edit of its text, stays there:
             # joining again would count it twice in the case's heat.)
@@ -93,7 +99,32 @@ def process_comments(session: Session, ids: Sequence[int], *, engine: str = "def
     return len(comments)
 
 
-def _lock_cases_of(session: Session, comments: list[Comment], results: list[Analysis]) -> None:
+def _thread_cases(session: Session, comments: list[Comment]) -> dict[tuple[int, str], int | None]:
+    """The case of each forum floor's thread post among `comments` (posts not stored: absent;
+    not in a case yet: None), by (source id, thread id). A post processed earlier in the same
+    batch gets its case then: see `_thread_case`."""
+    keys = {(c.source_id, c.thread_id) for c in comments if c.thread_id and c.case_id is None}
+    if not keys:
+        return {}
+    rows = session.execute(select(Comment.source_id, Comment.external_id, Comment.case_id)
+                           .where(tuple_(Comment.source_id, Comment.external_id).in_(list(keys))))
+    return {(source_id, external_id): case_id for source_id, external_id, case_id in rows}
+
+
+def _thread_case(session: Session, comment: Comment,
+                 threads: dict[tuple[int, str], int | None]) -> Case | None:
+    key = (comment.source_id, comment.thread_id)
+    if not comment.thread_id or key not in threads:
+        return None
+    if threads[key] is None:  # the post is in this batch: it may have become a case just now
+        session.flush()
+        threads[key] = session.scalar(select(Comment.case_id).where(
+            Comment.source_id == key[0], Comment.external_id == key[1]))
+    return session.get(Case, threads[key]) if threads[key] is not None else None
+
+
+def _lock_cases_of(session: Session, comments: list[Comment], results: list[Analysis],
+                   threads: dict[tuple[int, str], int | None]) -> None:
     """Lock the existing cases this batch's reposts will join, in id order, before touching any.
 
     Two workers folding reposts of the same posts would otherwise lock those cases in the
@@ -104,8 +135,9 @@ def _lock_cases_of(session: Session, comments: list[Comment], results: list[Anal
         return  # SQLite has one writer at a time
     fingerprints = {result.fingerprint for comment, result in zip(comments, results, strict=True)
                     if result.relevant and not result.error and comment.case_id is None}
-    if fingerprints:
-        session.execute(select(Case.id).where(Case.fingerprint.in_(fingerprints))
+    thread_cases = {case_id for case_id in threads.values() if case_id is not None}
+    if fingerprints or thread_cases:
+        session.execute(select(Case.id).where(Case.fingerprint.in_(fingerprints) | Case.id.in_(thread_cases))
                         .order_by(Case.id).with_for_update())
 
 

@@ -276,6 +276,7 @@ class Comment(Base):
     __table_args__ = (
         UniqueConstraint("source_id", "external_id", name="uq_comment_source_external"),
         Index("ix_comment_unprocessed", "processed_at"),
+        Index("ix_comment_thread", "source_id", "thread_id"),
         # When the public wrote: the overview's and the monthly report's periods.
         Index("ix_comment_written", text("coalesce(published_at, fetched_at)")),
         # Relevant comments not (yet) counted in term_day: what the sweep counts (hot_terms.py).
@@ -286,6 +287,8 @@ class Comment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("source.id", ondelete="CASCADE"))
     external_id: Mapped[str] = mapped_column(String(200))
+    # A forum floor: the external id of its thread's first floor (the post), whose case it joins.
+    thread_id: Mapped[str | None] = mapped_column(String(200))
     url: Mapped[str | None] = mapped_column(Text)
     title: Mapped[str] = mapped_column(Text, default="")
     body: Mapped[str] = mapped_column(Text, default="")

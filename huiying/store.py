@@ -64,6 +64,7 @@ class CommentData:
     request_type: str | None = None  # 咨询/投诉/建议/… of hotline and mailbox imports
     reply_unit: str | None = None  # who answered, as an export says
     closed_at: datetime | None = None  # when an export says the matter was closed (办结)
+    thread_id: str | None = None  # a forum floor: its thread's post (external id)
 
     @property
     def digest(self) -> str:
@@ -82,7 +83,8 @@ def plan(existing: Comment | None, data: CommentData) -> Outcome:
     if (existing.content_hash == data.digest and (existing.official_reply or None) == (data.reply or None)
             and existing.replied_at == data.replied_at and existing.closed_at == data.closed_at
             and (existing.reply_unit or None) == (data.reply_unit or None)
-            and (existing.request_type or None) == (data.request_type or None)):
+            and (existing.request_type or None) == (data.request_type or None)
+            and (existing.thread_id or None) == (data.thread_id or None)):
         return "unchanged"
     return "updated"
 
@@ -118,6 +120,7 @@ def upsert_comment(session: Session, source_id: int, data: CommentData) -> tuple
     comment.request_type = data.request_type
     comment.reply_unit = data.reply_unit
     comment.closed_at = data.closed_at
+    comment.thread_id = data.thread_id
     comment.content_hash = digest
     comment.fetched_at = utcnow()
     session.flush()

@@ -109,5 +109,5 @@ class ForumSpider(SourceSpider):
             items.append(self.comment(
                 external_id=f"{thread.ident}#{floor.number}"[:200], url=f"{thread.url}#{floor.number}",
                 title=f"回复：{thread.title}", body=floor.body, author=floor.author,
-                published_at=floor.time))
+                published_at=floor.time, thread=thread.ident))
         yield from (item for item in items if item is not None)
