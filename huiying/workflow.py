@@ -676,6 +676,7 @@ def _start_clock(session: Session, case: Case, now: datetime, tz: str) -> None:
     try:
         _set_due_at(case, clock_due(case, work_calendar(session), tz))
     except CalendarMissing as exc:
+        _set_due_at(case, None)  # a request's extension or correction: not the old due time either
         days = STATUTORY_WORKING_DAYS.get(case.request_type or "", OTHER_REQUEST_WORKING_DAYS)
         _system(session, case, SystemAction.CALENDAR_MISSING, now=now,
                 note=f"工作日历缺少 {exc.year} 年的节假日安排，暂无办理时限；管理员在“工作日历”页录入该年"

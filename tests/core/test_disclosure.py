@@ -248,3 +248,21 @@ def test_table3_entered_when_no_request_concerns_the_year(session, people):
     register(session, people[Role.PRESS], local(2026, 3, 2, 10))
     report = annual(session, 2024, TZ, now=local(2027, 2, 1))
     assert report.table3_cases is None and report.cell("t3.r01.total") is None  # 未填报, not 0
+
+
+def test_extension_into_a_year_without_calendar_waits_for_it(session, people):
+    press = people[Role.PRESS]
+    year = datetime.now(UTC).year + 1
+    while workflow.work_calendar(session).covers(year):
+        year += 1  # the first year the installed calendar does not know
+    case = register(session, press, local(year - 1, 12, 1, 10), now=local(year - 1, 12, 1, 11))
+    if case.due_at is None:
+        pytest.skip("the last known year ends too early for this test")
+    workflow.extend_disclosure(session, case, press, "需征求第三方意见", now=local(year - 1, 12, 10, 9))
+    session.commit()
+    assert case.due_at is None and case.disclosure.due_at is None  # not the old due time
+    notice = workdays.Notice(year=year, holidays=[(datetime(year, 1, 1).date(), "元旦")])
+    workdays.enter_notice(session, notice, "test")
+    assert workdays.start_waiting_clocks(session, TZ) == 1
+    assert case.due_at is not None and case.due_at.astimezone(LOCAL).year == year
+    assert case.disclosure.due_at == case.due_at
