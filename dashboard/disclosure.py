@@ -69,9 +69,8 @@ def new():
     form.applicant_type.choices = applicant_choices()
     form.form.choices = [(name, _(name)) for name in disclosure.FORMS]
     if form.is_submitted():
-        if not form.validate():  # only the CSRF token and the time's format can fail here
-            flash(_("收到申请的时间须写成日期和时间，例如 2026-11-02 10:00。") if form.received_at.errors
-                  else _("表单已过期，请重新提交。"), "danger")
+        if not form.validate():  # CSRFProtect checked the token: only the time's format fails here
+            flash(_("收到申请的时间须写成日期和时间，例如 2026-11-02 10:00。"), "danger")
             return render_template("cases/disclosure_new.html", form=form), 400
         db = get_db()
         try:

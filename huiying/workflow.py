@@ -498,16 +498,17 @@ class Importer:
 IMPORTER = Importer()
 
 
-def _moment(value: datetime | None, now: datetime, what: str, earliest: datetime | None = None,
-            earliest_name: str = "") -> datetime:
-    """A time a person gives for an action: not in the future, not before the step it follows."""
+def _moment(value: datetime | None, now: datetime, future: str, earliest: datetime | None = None,
+            too_early: str = "") -> datetime:
+    """A time a person gives for an action (None: now): refused with the sentence `future` when
+    it lies ahead, with `too_early` when it is before `earliest` (the step it follows)."""
     value = value or now
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{what} must be timezone-aware")
+        raise ValueError("the time of a request's step must be timezone-aware")
     if value > now + disclosure.FUTURE_TOLERANCE:
-        raise WorkflowError(N_("%(what)s不能晚于现在。"), what=what)
+        raise WorkflowError(future)
     if earliest is not None and value < earliest:
-        raise WorkflowError(N_("%(what)s不能早于%(earlier)s。"), what=what, earlier=earliest_name)
+        raise WorkflowError(too_early)
     return value
 
 
@@ -529,7 +530,7 @@ def register_disclosure(session: Session, actor: Any, *, applicant_type: str, ap
     content = _required(content, N_("请填写申请内容。"))[:disclosure.CONTENT_CHARS]
     if received_at is None:
         raise WorkflowError(N_("请填写收到申请的时间。"))
-    received_at = _moment(received_at, now, "收到申请的时间")
+    received_at = _moment(received_at, now, N_("收到申请的时间不能晚于现在。"))
     reference = (reference or "").strip()[:80] or None
     if reference and session.scalar(select(DisclosureRequest.id).where(
             DisclosureRequest.reference == reference)):
@@ -557,7 +558,8 @@ def ask_correction(session: Session, case: Case, actor: Any, what: str, *,
     what = _required(what, N_("请写明需要补正的内容。"))
     now = now or utcnow()
     request = case.disclosure
-    _moment(now, utcnow(), "告知补正的时间", request.received_at, "收到申请的时间")
+    _moment(now, utcnow(), N_("告知补正的时间不能晚于现在。"), request.received_at,
+            N_("告知补正的时间不能早于收到申请的时间。"))
     event = _record(session, case, actor, Action.ASK_CORRECTION, now=now, note=what,
                     data={"from_due": _iso(case.due_at)})
     request.correction_asked_at = now
@@ -571,7 +573,8 @@ def correction_received(session: Session, case: Case, actor: Any, received_at: d
     check(case, actor, Action.CORRECTION_RECEIVED)
     now = now or utcnow()
     request = case.disclosure
-    at = _moment(received_at, now, "收到补正的时间", request.correction_asked_at, "告知补正的时间")
+    at = _moment(received_at, now, N_("收到补正的时间不能晚于现在。"), request.correction_asked_at,
+                 N_("收到补正的时间不能早于告知补正的时间。"))
     request.correction_received_at = at
     event = _record(session, case, actor, Action.CORRECTION_RECEIVED, now=now,
                     note=f"收到补正，自收到补正之日起重新计算 {disclosure.ANSWER_DAYS} 个工作日",
