@@ -113,7 +113,7 @@ def test_extension_once_with_a_reason(session, people):
     assert str(refused.value) == "案件当前状态为“延期”，不能执行“延长答复期限”。"
 
 
-def test_second_extension_after_a_correction_refused_with_its_own_sentence(session, people):
+def test_the_once_rule_refuses_a_second_extension(session, people):
     press = people[Role.PRESS]
     case = register(session, press, local(2026, 11, 2, 10))
     workflow.extend_disclosure(session, case, press, "需征求第三方意见", now=local(2026, 11, 20, 9))
