@@ -51,6 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         cases,
         db,
         departments,
+        disclosure,
         filters,
         health,
         i18n,
@@ -75,6 +76,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(workflow.bp)
+    app.register_blueprint(disclosure.bp)
     app.register_blueprint(bulk.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # read-only GETs authenticated by a bearer token, never by the session cookie

@@ -29,6 +29,7 @@ from dashboard import case_export, case_query
 from dashboard.bulk import bulk_form
 from dashboard.case_query import CaseQuery
 from dashboard.db import get_db
+from dashboard.disclosure import working_days_left
 from dashboard.filters import SENTIMENT_LABELS
 from dashboard.hot_words import recent_hot_words
 from dashboard.i18n import N_, severity_label, status_label
@@ -44,7 +45,7 @@ from dashboard.permissions import (
 )
 from dashboard.reports import attachment
 from dashboard.workflow import action_forms
-from huiying import hot_terms, workflow
+from huiying import disclosure, hot_terms, workflow
 from huiying.models import (
     Case,
     CaseEvent,
@@ -195,6 +196,7 @@ def detail(case_id: int):
         selectinload(Case.department),
         selectinload(Case.comments).selectinload(Comment.source),
         selectinload(Case.events).selectinload(CaseEvent.actor),
+        selectinload(Case.disclosure),
     )
     forms = {}
     if can_correct(current_user):
@@ -208,7 +210,9 @@ def detail(case_id: int):
                            channels=sorted({case_query.channel_of(c.source) for c in case.comments}),
                            channel_labels=case_query.CHANNELS,
                            forms=forms, actions=action_forms(db, case, current_user),
-                           pending_extension=pending_extension(case))
+                           pending_extension=pending_extension(case),
+                           working_days_left=working_days_left(db, case, now) if case.disclosure else None,
+                           applicant_types=disclosure.APPLICANT_TYPES, results=disclosure.RESULTS)
 
 
 # --- corrections ---------------------------------------------------------------------------

@@ -37,6 +37,11 @@ ACTION_LABELS = {
     "calendar_due": N_("补算时限"),
     "set_due": N_("调整时限"),
     "source_reply": N_("来源已答复"),
+    "register_disclosure": N_("登记申请"),
+    "ask_correction": N_("告知补正"),
+    "correction_received": N_("收到补正"),
+    "extend_disclosure": N_("延长答复期限"),
+    "answer_disclosure": N_("答复申请"),
 }
 
 

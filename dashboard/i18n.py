@@ -87,6 +87,7 @@ def status_label(value: str | None) -> str:
         CaseStatus.EXTENDED: _("延期"),
         CaseStatus.REJECTED: _("不予处理"),
         CaseStatus.MERGED: _("合并"),
+        CaseStatus.CORRECTION: _("待补正"),
     }
     return labels.get(value or "", value or "—")
 

@@ -33,6 +33,7 @@ ADMINISTER = (Role.ADMIN,)  # accounts, departments, routing rules, sources, the
 MANAGE_CALENDAR = (Role.ADMIN,)  # the working-day calendar every clock counts on
 CORRECT_ANALYSIS = (Role.ADMIN, Role.PRESS)
 ACT_ON_CASES = (Role.ADMIN, Role.PRESS, Role.DEPARTMENT)
+REGISTER_DISCLOSURE = (Role.ADMIN, Role.PRESS)  # 依申请公开 requests (huiying.workflow's rule)
 READ_REPORTS = (Role.ADMIN, Role.PRESS, Role.LEADER)  # the whole bureau's figures
 BUREAU_OVERVIEW = (Role.ADMIN, Role.PRESS, Role.LEADER)  # `/`: 舆情态势, else one's department
 ENTER_ANNUAL_INPUTS = (Role.ADMIN,)
@@ -127,6 +128,10 @@ def can_see_personal_data(user: Any) -> bool:
     return user.is_authenticated and user.role in SEE_PERSONAL_DATA
 
 
+def can_register_disclosure(user: Any) -> bool:
+    return user.is_authenticated and user.role in REGISTER_DISCLOSURE
+
+
 def can_enter_annual_inputs(user: Any) -> bool:
     return user.is_authenticated and user.role in ENTER_ANNUAL_INPUTS
 
@@ -152,4 +157,5 @@ def init_app(app: Flask) -> None:
                                  can_manage_calendar=can_manage_calendar,
                                  can_read_reports=can_read_reports, can_administer=can_administer,
                                  sees_bureau_overview=sees_bureau_overview,
-                                 can_enter_annual_inputs=can_enter_annual_inputs)
+                                 can_enter_annual_inputs=can_enter_annual_inputs,
+                                 can_register_disclosure=can_register_disclosure)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,7 @@ from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, 
 from dashboard.db import get_db
 from dashboard.i18n import N_, status_label
 from dashboard.permissions import ACT_ON_CASES, allowed_actions, get_visible_case_or_404, require_roles
-from huiying import workflow
+from huiying import disclosure, workflow
 from huiying.models import Case, Department, User
 from huiying.workflow import Action, WorkflowError
 
@@ -66,6 +67,16 @@ class DueForm(FlaskForm):
     reason = StringField(lazy_gettext("调整理由"), render_kw={"maxlength": 500, "required": True})
 
 
+class CorrectionReceivedForm(FlaskForm):
+    received_at = DateTimeLocalField(lazy_gettext("收到补正的时间（不填为现在）"), format="%Y-%m-%dT%H:%M")
+
+
+class AnswerForm(FlaskForm):
+    # Choices: table 三's result rows (huiying/disclosure.py), set per request in _form.
+    result = SelectField(lazy_gettext("办理结果"), validate_choice=False)
+    note = StringField(lazy_gettext("答复说明（可选）"), render_kw={"maxlength": 500})
+
+
 def _text_form(label: str, *, required: bool = True) -> type[FlaskForm]:
     """A form of one text area; `required` only sets the browser hint, the core checks."""
     attributes = {"rows": 3, "maxlength": TEXT_LIMIT, **({"required": True} if required else {})}
@@ -85,10 +96,26 @@ def _assign(db: Session, case: Case, actor: User, form: Any) -> None:
     workflow.assign(db, case, actor, chosen, note=form.note.data or "", tz=_timezone())
 
 
+def local_time(local: datetime | None) -> datetime | None:
+    """A datetime-local field's naive local time in the installation's zone; None (missing or
+    not a date and time) stays None."""
+    return local.replace(tzinfo=ZoneInfo(_timezone())) if local else None
+
+
 def _set_due(db: Session, case: Case, actor: User, form: Any) -> None:
-    local = form.due_at.data  # naive local time; None when missing or not a date and time
-    due_at = local.replace(tzinfo=ZoneInfo(_timezone())) if local else None
-    workflow.set_due(db, case, actor, due_at, (form.reason.data or "")[:500])
+    workflow.set_due(db, case, actor, local_time(form.due_at.data), (form.reason.data or "")[:500])
+
+
+def _correction_received(db: Session, case: Case, actor: User, form: Any) -> None:
+    workflow.correction_received(db, case, actor, local_time(form.received_at.data), tz=_timezone())
+
+
+def _extend_disclosure(db: Session, case: Case, actor: User, form: Any) -> None:
+    workflow.extend_disclosure(db, case, actor, _text(form), tz=_timezone())
+
+
+def _answer_disclosure(db: Session, case: Case, actor: User, form: Any) -> None:
+    workflow.answer_disclosure(db, case, actor, form.result.data or "", form.note.data or "")
 
 
 @dataclass(frozen=True)
@@ -135,6 +162,15 @@ PANELS: dict[Action, Panel] = {
                         lambda db, case, actor, form: workflow.merge(db, case, actor, form.into.data),
                         "btn-outline-secondary"),
     Action.SET_DUE: Panel(DueForm, N_("已调整办理时限。"), _set_due, "btn-outline-secondary"),
+    Action.ASK_CORRECTION: Panel(
+        _text_form(N_("需要补正的内容")), N_("已告知申请人补正，答复期限暂停计算。"),
+        lambda db, case, actor, form: workflow.ask_correction(db, case, actor, _text(form)),
+        "btn-outline-secondary"),
+    Action.CORRECTION_RECEIVED: Panel(CorrectionReceivedForm, N_("已收到补正，答复期限重新计算。"),
+                                      _correction_received),
+    Action.EXTEND_DISCLOSURE: Panel(_text_form(N_("延长答复期限的理由")), N_("已延长答复期限 20 个工作日。"),
+                                    _extend_disclosure, "btn-outline-secondary"),
+    Action.ANSWER_DISCLOSURE: Panel(AnswerForm, N_("已答复申请并办结。"), _answer_disclosure),
 }
 
 
@@ -143,6 +179,9 @@ def _form(db: Session, case: Case, action: Action) -> FlaskForm:
     if action == Action.ASSIGN:
         names = db.execute(select(Department.id, Department.name).order_by(Department.id)).all()
         form.department.choices = [(0, _("请选择"))] + [(i, n) for i, n in names if i != case.department_id]
+    if action == Action.ANSWER_DISCLOSURE:
+        results = [(key, _(name)) for key, name in disclosure.RESULTS.items()]
+        form.result.choices = [("", _("请选择")), *results]
     if action == Action.FOLLOW_UP:
         form.satisfaction.choices = [("", _("未表态")), ("满意", _("满意")), ("基本满意", _("基本满意")),
                                      ("不满意", _("不满意"))]

@@ -4,8 +4,9 @@
 year (per channel: received, replied, reply rate, on-time rate, median response time; 舆情
 answered within 48 h, major ones within 5 h and 24 h; satisfaction from 回访) with the case
 ids behind every number, and the cells of tables 二, 三 and 四 as the admin entered them
-(huiying.annual_format), with their consistency checks. A cell nobody entered is None (未填报),
-never zero. Reading only, except `save_inputs`.
+(huiying.annual_format), with their consistency checks. Table 三 is counted from the
+依申请公开 requests instead (huiying/disclosure.py `table3`) as soon as one concerns the year.
+A cell nobody entered is None (未填报), never zero. Reading only, except `save_inputs`.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from huiying import annual_format as fmt
+from huiying import disclosure
 from huiying.clocks import covered_years
 from huiying.errors import InputError
 from huiying.figures import CHANNEL_NAMES, NOT_TO_ANSWER, channel_name
 from huiying.masking import mask_text
-from huiying.models import AnnualInput, Case, CaseEvent, Comment, Severity, Source, utcnow
+from huiying.models import AnnualInput, Case, CaseEvent, Comment, DisclosureRequest, Severity, Source, utcnow
 from huiying.source_kinds import KINDS
 from huiying.sources import IMPORT_KIND
 from huiying.workflow import SATISFACTION, Action
@@ -123,6 +125,8 @@ class AnnualReport:
     inputs: dict[str, float | None]
     calendar_note: str | None = None
     problems: list[str] = field(default_factory=list)
+    # Table 三 counted from the 依申请公开 requests (cell key → case ids); None: as entered.
+    table3_cases: dict[str, list[int]] | None = None
 
     def local(self, value: datetime | None) -> datetime | None:
         return value.astimezone(ZoneInfo(self.timezone)) if value else None
@@ -190,6 +194,8 @@ class AnnualReport:
             "overview": self.overview(),
             "table2": table2,
             "table3": table3,
+            "table3_counted": self.table3_cases is not None,
+            "table3_case_ids": self.table3_cases or {},
             "table4": table4,
             "missing": fmt.missing(self.inputs),
             "problems": self.problems,
@@ -245,11 +251,13 @@ def annual(session: Session, year: int, tz: str, *, bureau: str = "",
     now = now or utcnow()
     start, end = year_bounds(year, tz)
     in_year = (Case.first_seen_at >= start) & (Case.first_seen_at < end) & (Case.first_seen_at <= now)
+    # 依申请公开 requests are table 三's, not 回应关切's.
+    requests = Case.id.not_in(select(DisclosureRequest.case_id))
     rows = session.execute(
         select(Case, Source.kind, Source.config)
         .outerjoin(Comment, Comment.id == Case.first_comment_id)
         .outerjoin(Source, Source.id == Comment.source_id)
-        .where(in_year).order_by(Case.id)).all()
+        .where(in_year, requests).order_by(Case.id)).all()
     satisfaction: dict[int, str] = {}
     for case_id, data in session.execute(
             select(CaseEvent.case_id, CaseEvent.data).join(Case, Case.id == CaseEvent.case_id)
@@ -267,6 +275,10 @@ def annual(session: Session, year: int, tz: str, *, bureau: str = "",
             replied_on_time=case.replied_on_time if replied_at else None,
             satisfaction=satisfaction.get(case.id)))
     inputs = load_inputs(session, year)
+    counted = disclosure.table3(session, start, end, now)
+    if counted is not None:  # the requests are recorded: table 三 is theirs, not the form's
+        inputs.update(counted.values())
     return AnnualReport(year=year, timezone=tz, bureau=bureau, start=start, end=end, as_of=now,
                         cases=cases, inputs=inputs, calendar_note=calendar_note(year),
-                        problems=fmt.check(inputs))
+                        problems=fmt.check(inputs),
+                        table3_cases=counted.cells if counted is not None else None)

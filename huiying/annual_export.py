@@ -121,11 +121,22 @@ def evidence(data: dict[str, Any]) -> list[tuple[str, str, list[int]]]:
     s = overview["satisfaction"]
     for key in ("followed_up", *SATISFACTION, NOT_RECORDED):
         found.append(("回访满意度", "回访" if key == "followed_up" else key, s[key]["case_ids"]))
+    counted = data.get("table3_case_ids") or {}
+    for row in fmt.T3_ROWS:  # counted from the 依申请公开 requests: the cells that are not zero
+        for column, name in fmt.T3_COLUMNS:
+            ids = counted.get(fmt.t3_key(row.id, column))
+            if ids:
+                found.append(("表三", f"{fmt.T3_NAMES[row.id]} {name}", ids))
     return found
 
 
 def _shown(value: Any) -> Any:
     return MISSING if value is None else value
+
+
+TABLE3_COUNTED = ("表三由系统登记的依申请公开申请统计：本年新收按收到申请时间，上年结转与结转下年按年初、年末"
+                  "尚未答复，办理结果按本年答复；管理员填报的表三数字不再使用（对应案件编号见附录）。")
+TABLE3_ENTERED = "表三为管理员填报（系统中没有涉及本年的依申请公开申请登记）。"
 
 
 def notes(data: dict[str, Any]) -> list[str]:
@@ -135,6 +146,7 @@ def notes(data: dict[str, Any]) -> list[str]:
              "回应率 = 已回应 ÷ 需回应（不含不予处理、合并）；按时率 = 按时回应 ÷ 已回应；"
              "回应时长自群众留言（来电、来信）时起算至首次答复。",
              f"“{MISSING}”表示管理员尚未填报该项数据。"]
+    lines.append(TABLE3_COUNTED if data.get("table3_counted") else TABLE3_ENTERED)
     if data["calendar_note"]:
         lines.append(data["calendar_note"])
     return lines

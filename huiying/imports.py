@@ -147,7 +147,7 @@ def _read_xlsx(path: Path, sheet: str | None) -> tuple[list[str], Iterator[Row]]
         finally:
             book.close()
 
-    return [_cell_text(v) for v in header], data()
+    return [cell_text(v) for v in header], data()
 
 
 def decode_csv(raw: bytes, name: str) -> str:
@@ -196,7 +196,7 @@ def _read_csv(path: Path) -> tuple[list[str], Iterator[Row]]:
     return header, data()
 
 
-def _cell_text(value: Any) -> str:
+def cell_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -206,7 +206,7 @@ def _cell_text(value: Any) -> str:
 
 # --- columns ------------------------------------------------------------------------------
 
-def load_mapping(path: Path) -> dict[str, str]:
+def load_mapping(path: Path, fields: dict[str, tuple[str, ...]] = HEADERS) -> dict[str, str]:
     """A mapping file: `columns:` field → the header of this export (docs/import.md)."""
     if not path.is_file():
         raise InputError(f"no such mapping file: {path}.")
@@ -218,10 +218,10 @@ def load_mapping(path: Path) -> dict[str, str]:
     if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
         raise InputError(f"{path.name} must hold 'columns:' mapping fields to header names, "
                          "e.g. 'columns: {external_id: 受理号, body: 诉求描述}'.")
-    unknown = sorted(set(columns) - set(HEADERS))
+    unknown = sorted(set(columns) - set(fields))
     if unknown:
         raise InputError(f"{path.name} names unknown fields {', '.join(map(str, unknown))}; "
-                         f"the fields are {', '.join(HEADERS)}.")
+                         f"the fields are {', '.join(fields)}.")
     return {key: value.strip() for key, value in columns.items()}
 
 
@@ -229,23 +229,26 @@ def _norm(header: str) -> str:
     return "".join(str(header).split()).lstrip("\ufeff").strip("*＊:：")
 
 
-def match_columns(header: list[str], mapping: dict[str, str], name: str) -> dict[str, int]:
-    """Field → column index; a missing required field stops the import with one sentence."""
+def match_columns(header: list[str], mapping: dict[str, str], name: str, *,
+                  headers: dict[str, tuple[str, ...]] = HEADERS, required: tuple[str, ...] = REQUIRED,
+                  names: dict[str, str] = FIELD_NAMES) -> dict[str, int]:
+    """Field → column index; a missing required field stops the import with one sentence.
+    `headers`, `required` and `names`: another kind of file's (huiying/disclosure_import.py)."""
     positions = {_norm(h): i for i, h in reversed(list(enumerate(header))) if _norm(h)}
     found: dict[str, int] = {}
     absent_mapped = []
-    for key, aliases in HEADERS.items():
+    for key, aliases in headers.items():
         if key in mapping:
             if _norm(mapping[key]) in positions:
                 found[key] = positions[_norm(mapping[key])]
             else:
-                absent_mapped.append(f"{mapping[key]} ({FIELD_NAMES[key]})")
+                absent_mapped.append(f"{mapping[key]} ({names[key]})")
             continue
         for alias in aliases:
             if alias in positions and positions[alias] not in found.values():
                 found[key] = positions[alias]
                 break
-    missing = [FIELD_NAMES[k] for k in REQUIRED if k not in found]
+    missing = [names[k] for k in required if k not in found]
     if absent_mapped or missing:
         headers = ", ".join(h for h in header if h) or "none"
         what = (f"the mapped headers {', '.join(absent_mapped)} are not in it" if absent_mapped
@@ -265,11 +268,12 @@ def request_type(text: str) -> str | None:
     return text[:REQUEST_TYPE_LENGTH]
 
 
-def _received(value: Any, tz: str) -> datetime | None:
+def cell_time(value: Any, tz: str) -> datetime | None:
+    """A time cell (an Excel date, or text such as 2026-11-02 10:00) in UTC; None: not a time."""
     if isinstance(value, datetime):  # an Excel date cell: local time without a zone
         local = value if value.tzinfo else value.replace(tzinfo=ZoneInfo(tz))
         return local.astimezone(ZoneInfo("UTC"))
-    return parse_time(_cell_text(value), tz)
+    return parse_time(cell_text(value), tz)
 
 
 # --- importing ----------------------------------------------------------------------------
@@ -289,7 +293,7 @@ def _times(cells: list[Any], columns: dict[str, int], cell, tz: str,
             if key == "received_at":
                 return times, f"{name}为空"
             continue
-        times[key] = _received(raw, tz)
+        times[key] = cell_time(raw, tz)
         if times[key] is None:
             return times, f"{name}“{cell(key)}”不是日期和时间"
         if times[key] > now + FUTURE_TOLERANCE:
@@ -303,6 +307,17 @@ def _times(cells: list[Any], columns: dict[str, int], cell, tz: str,
             return times, "有答复内容但没有答复时间，请补上答复时间（或办结时间）后重新导入"
         times["replied_at"] = times["closed_at"]  # answered by the time it was closed
     return times, None
+
+
+def counted_rows(rows: Iterator[Row], result: Any) -> Iterator[tuple[int, list[Any], list[str]]]:
+    """(line, cells, their texts) of the rows that are not blank; `result` counts both kinds."""
+    for line, cells in rows:
+        texts = [cell_text(c) for c in cells]
+        if not any(texts):
+            result.blank_rows += 1
+            continue
+        result.rows += 1
+        yield line, cells, texts
 
 
 def rejects_path(path: Path) -> Path:
@@ -329,12 +344,7 @@ def import_file(session: Session, path: Path, *, kind: str = "hotline", source: 
         dropped_columns=[header[columns["phone"]]] if "phone" in columns else [])
     seen: dict[str, int] = {}
     now = utcnow()
-    for line, cells in rows:
-        texts = [_cell_text(c) for c in cells]
-        if not any(texts):
-            result.blank_rows += 1
-            continue
-        result.rows += 1
+    for line, cells, texts in counted_rows(rows, result):
 
         def cell(key: str, texts: list[str] = texts) -> str:
             index = columns.get(key)
@@ -373,7 +383,7 @@ def import_file(session: Session, path: Path, *, kind: str = "hotline", source: 
                 result.to_process.append(comment.id)
         setattr(result, outcome, getattr(result, outcome) + 1)
     if not dry_run:
-        result.rejects_file = _write_rejects(path, header, result.rejects)
+        result.rejects_file = write_rejects(path, header, result.rejects)
     elif result.rejects:
         result.rejects_file = str(rejects_path(path))  # where a real run would write them
     return result
@@ -396,7 +406,7 @@ def _spreadsheet_safe(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
-def _write_rejects(path: Path, header: list[str], rejects: list[Reject]) -> str | None:
+def write_rejects(path: Path, header: list[str], rejects: list[Reject]) -> str | None:
     """FILE.rejects.csv (UTF-8 with BOM, which Excel opens): line, reason, the row as it was.
     No rejects: an old rejects file of the same input is removed, so it cannot mislead."""
     target = rejects_path(path)

@@ -78,6 +78,8 @@ class CaseStatus(enum.StrEnum):
     EXTENDED = "延期"
     REJECTED = "不予处理"
     MERGED = "合并"
+    # 依申请公开 only: the applicant was asked to complete the request; its clock is paused.
+    CORRECTION = "待补正"
 
 
 class Role(enum.StrEnum):
@@ -254,6 +256,9 @@ class Case(Base):
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
     )
+    # A 依申请公开 request (huiying/disclosure.py), for the cases that are one.
+    disclosure: Mapped[DisclosureRequest | None] = relationship(
+        back_populates="case", uselist=False, cascade="all, delete-orphan")
 
 
 class CaseSignature(Base):
@@ -520,3 +525,31 @@ class AnnualInput(Base):
     value: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+
+class DisclosureRequest(Base):
+    """A 依申请公开 request (政府信息公开条例 第二十九条 to 第三十三条), one per case.
+
+    Written by huiying/workflow.py only, like the case's state; huiying/disclosure.py holds the
+    rules (applicant types and result rows of the annual report's table 三, the clock)."""
+
+    __tablename__ = "disclosure_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), unique=True)
+    # The request's number in the bureau's register (an import's 编号): unique when given.
+    reference: Mapped[str | None] = mapped_column(String(80), unique=True)
+    applicant_type: Mapped[str] = mapped_column(String(20))  # a column key of table 三
+    applicant_name: Mapped[str] = mapped_column(String(200))  # personal data: shown masked
+    content: Mapped[str] = mapped_column(Text)
+    form: Mapped[str] = mapped_column(String(10))  # 信函 / 网络 / 当面 / 传真 / 其他
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    correction_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    correction_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    result: Mapped[str | None] = mapped_column(String(4))  # a result row of table 三: r03 … r23
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the legal due time
+
+    case: Mapped[Case] = relationship(back_populates="disclosure")

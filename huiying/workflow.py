@@ -21,6 +21,7 @@ definition of what still needs an answer, used by the dashboard, notifications a
 from __future__ import annotations
 
 import enum
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from analysis.rules import escalate_for_heat
+from huiying import disclosure
 from huiying.clocks import (
     DEFAULT_TIMEZONE,
     STATUTORY_WORKING_DAYS,
@@ -38,7 +40,18 @@ from huiying.clocks import (
     due_after_working_days,
 )
 from huiying.errors import HuiyingError
-from huiying.models import Case, CaseEvent, CaseStatus, Comment, Department, Role, Severity, User, utcnow
+from huiying.models import (
+    Case,
+    CaseEvent,
+    CaseStatus,
+    Comment,
+    Department,
+    DisclosureRequest,
+    Role,
+    Severity,
+    User,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from analysis import Analysis
@@ -138,12 +151,18 @@ class Action(enum.StrEnum):
     REJECT = "reject"
     MERGE = "merge"
     SET_DUE = "set_due"
+    # 依申请公开 requests only (huiying/disclosure.py)
+    ASK_CORRECTION = "ask_correction"
+    CORRECTION_RECEIVED = "correction_received"
+    EXTEND_DISCLOSURE = "extend_disclosure"
+    ANSWER_DISCLOSURE = "answer_disclosure"
 
 
 class SystemAction(enum.StrEnum):
     """What the system records (no actor): stored in CaseEvent.action like `Action`."""
 
     CREATE = "create"
+    REGISTER_DISCLOSURE = "register_disclosure"  # by a person, or by `huiying import --kind disclosure`
     TRIAGE = "triage"
     MERGE_COMMENT = "merge_comment"
     ESCALATE = "escalate"
@@ -167,6 +186,9 @@ class Rule:
     to_status: str | None
     own_department: bool = False
     extension: str = ""  # "none": no request may be pending; "pending": one must be
+    # True: for 依申请公开 requests only, which take no other action; False: for other cases.
+    disclosure: bool = False
+    once: str = ""  # a DisclosureRequest column set by the action: it may be taken only once
 
 
 PRESS = frozenset({Role.PRESS})
@@ -187,7 +209,20 @@ RULES: dict[Action, Rule] = {
     Action.REJECT: Rule(PRESS, frozenset({S.TRIAGE, S.RETURNED}), S.REJECTED),
     Action.MERGE: Rule(PRESS, OPEN_STATUSES, S.MERGED),
     Action.SET_DUE: Rule(PRESS, OPEN_STATUSES - ANSWERED_STATUSES, None),
+    Action.ASK_CORRECTION: Rule(PRESS, frozenset({S.ACCEPTED}), S.CORRECTION, disclosure=True,
+                                once="correction_asked_at"),
+    Action.CORRECTION_RECEIVED: Rule(PRESS, frozenset({S.CORRECTION}), S.ACCEPTED, disclosure=True),
+    Action.EXTEND_DISCLOSURE: Rule(PRESS, frozenset({S.ACCEPTED}), S.EXTENDED, disclosure=True,
+                                   once="extended_at"),
+    Action.ANSWER_DISCLOSURE: Rule(PRESS, frozenset({S.ACCEPTED, S.EXTENDED, S.CORRECTION}), S.CLOSED,
+                                   disclosure=True),
 }
+ONCE_REFUSALS = {
+    "correction_asked_at": N_("已要求申请人补正过一次，补正只能一次性告知。"),
+    "extended_at": N_("该申请已延期一次，不能再次延期。"),
+}
+# Who registers a request: the press office (and the admin, who may do everything).
+REGISTER_DISCLOSURE = PRESS
 
 # Shown in refusals; the dashboard translates them as its buttons (context "button").
 ACTION_NAMES = {
@@ -195,6 +230,8 @@ ACTION_NAMES = {
     Action.REQUEST_EXTENSION: "申请延期", Action.APPROVE_EXTENSION: "批准延期",
     Action.REJECT_EXTENSION: "驳回延期申请", Action.FOLLOW_UP: "回访", Action.CLOSE: "办结",
     Action.REJECT: "不予处理", Action.MERGE: "合并", Action.SET_DUE: "调整时限",
+    Action.ASK_CORRECTION: "告知补正", Action.CORRECTION_RECEIVED: "收到补正",
+    Action.EXTEND_DISCLOSURE: "延长答复期限", Action.ANSWER_DISCLOSURE: "答复申请",
 }
 
 
@@ -226,9 +263,13 @@ def check(case: Case, actor: Any, action: Action) -> Rule:
         if rule.own_department and (actor.department_id is None
                                     or actor.department_id != case.department_id):
             raise WorkflowError(N_("只有承办科室才能对案件执行“%(action)s”。"), action=name)
+    if rule.disclosure != (case.disclosure is not None):
+        raise WorkflowError(N_("“%(action)s”不适用于这类案件。"), action=name)
     if case.status not in rule.from_statuses:
         raise WorkflowError(N_("案件当前状态为“%(status)s”，不能执行“%(action)s”。"),
                             status=case.status, action=name)
+    if rule.once and getattr(case.disclosure, rule.once) is not None:
+        raise WorkflowError(ONCE_REFUSALS[rule.once])
     if rule.extension == "none" and pending_extension(case) is not None:
         raise WorkflowError(N_("已有一项延期申请等待审批。"))
     if rule.extension == "pending" and pending_extension(case) is None:
@@ -442,6 +483,146 @@ def set_due(session: Session, case: Case, actor: User, due_at: datetime | None, 
     return event
 
 
+# --- 依申请公开 requests (huiying/disclosure.py) -----------------------------------------------
+
+@dataclass(frozen=True)
+class Importer:
+    """The actor of `huiying import --kind disclosure`: the rules of the states apply, not those
+    of a role (the server's operator imports the register); its events show as 系统."""
+
+    id: None = None
+    role: str = Role.ADMIN
+    department_id: None = None
+
+
+IMPORTER = Importer()
+
+
+def _moment(value: datetime | None, now: datetime, future: str, earliest: datetime | None = None,
+            too_early: str = "") -> datetime:
+    """A time a person gives for an action (None: now): refused with the sentence `future` when
+    it lies ahead, with `too_early` when it is before `earliest` (the step it follows)."""
+    value = value or now
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("the time of a request's step must be timezone-aware")
+    if value > now + disclosure.FUTURE_TOLERANCE:
+        raise WorkflowError(future)
+    if earliest is not None and value < earliest:
+        raise WorkflowError(too_early)
+    return value
+
+
+def register_disclosure(session: Session, actor: Any, *, applicant_type: str, applicant_name: str,
+                        content: str, form: str, received_at: datetime | None,
+                        reference: str | None = None, now: datetime | None = None,
+                        tz: str = DEFAULT_TIMEZONE) -> Case:
+    """A new 依申请公开 request as a case (已签收, with the press office), due 20 working days
+    after its receipt. Refused with one sentence: a role other than press/admin, an unknown
+    applicant type or form, no content, a receipt in the future."""
+    if actor.role != Role.ADMIN and actor.role not in REGISTER_DISCLOSURE:
+        raise WorkflowError(N_("您的角色不能登记依申请公开申请。"))
+    now = now or utcnow()
+    if applicant_type not in disclosure.APPLICANT_TYPES:
+        raise WorkflowError(N_("请选择申请人类型。"))
+    if form not in disclosure.FORMS:
+        raise WorkflowError(N_("请选择申请方式。"))
+    name = _required(applicant_name, N_("请填写申请人名称。"))[:disclosure.NAME_CHARS]
+    content = _required(content, N_("请填写申请内容。"))[:disclosure.CONTENT_CHARS]
+    if received_at is None:
+        raise WorkflowError(N_("请填写收到申请的时间。"))
+    received_at = _moment(received_at, now, N_("收到申请的时间不能晚于现在。"))
+    reference = (reference or "").strip()[:80] or None
+    if reference and session.scalar(select(DisclosureRequest.id).where(
+            DisclosureRequest.reference == reference)):
+        raise WorkflowError(N_("编号 %(reference)s 的申请已登记。"), reference=reference)
+    case = Case(title=f"依申请公开：{content[:50]}"[:300], summary=content[:500],
+                fingerprint=f"disclosure:{uuid.uuid4().hex}", first_seen_at=received_at,
+                request_type=disclosure.REQUEST_TYPE, status=S.ACCEPTED, created_at=now,
+                disclosure=DisclosureRequest(reference=reference, applicant_type=applicant_type,
+                                             applicant_name=name, content=content, form=form,
+                                             received_at=received_at))
+    session.add(case)
+    session.flush()
+    session.add(CaseEvent(case=case, at=now, actor_id=actor.id, action=SystemAction.REGISTER_DISCLOSURE,
+                          note=f"登记依申请公开申请（{form}，{disclosure.APPLICANT_TYPES[applicant_type]}）",
+                          to_status=S.ACCEPTED, data={"reference": reference,
+                                                      "received_at": _iso(received_at)}))
+    _start_clock(session, case, now, tz)
+    return case
+
+
+def ask_correction(session: Session, case: Case, actor: Any, what: str, *,
+                   now: datetime | None = None) -> CaseEvent:
+    """告知补正, once: the clock stops until the completed request arrives."""
+    check(case, actor, Action.ASK_CORRECTION)
+    what = _required(what, N_("请写明需要补正的内容。"))
+    now = now or utcnow()
+    request = case.disclosure
+    _moment(now, utcnow(), N_("告知补正的时间不能晚于现在。"), request.received_at,
+            N_("告知补正的时间不能早于收到申请的时间。"))
+    event = _record(session, case, actor, Action.ASK_CORRECTION, now=now, note=what,
+                    data={"from_due": _iso(case.due_at)})
+    request.correction_asked_at = now
+    _set_due_at(case, None)
+    return event
+
+
+def correction_received(session: Session, case: Case, actor: Any, received_at: datetime | None = None,
+                        *, now: datetime | None = None, tz: str = DEFAULT_TIMEZONE) -> CaseEvent:
+    """收到补正: the 20 working days count again from the day the completed request arrived."""
+    check(case, actor, Action.CORRECTION_RECEIVED)
+    now = now or utcnow()
+    request = case.disclosure
+    at = _moment(received_at, now, N_("收到补正的时间不能晚于现在。"), request.correction_asked_at,
+                 N_("收到补正的时间不能早于告知补正的时间。"))
+    request.correction_received_at = at
+    event = _record(session, case, actor, Action.CORRECTION_RECEIVED, now=now,
+                    note=f"收到补正，自收到补正之日起重新计算 {disclosure.ANSWER_DAYS} 个工作日",
+                    data={"received_at": _iso(at)})
+    _start_clock(session, case, now, tz)
+    event.data = {**event.data, "to_due": _iso(case.due_at)}
+    return event
+
+
+def extend_disclosure(session: Session, case: Case, actor: Any, reason: str, *,
+                      now: datetime | None = None, tz: str = DEFAULT_TIMEZONE) -> CaseEvent:
+    """延长答复期限, once and with a reason: 20 more working days."""
+    check(case, actor, Action.EXTEND_DISCLOSURE)
+    reason = _required(reason, N_("延长答复期限须说明理由。"))
+    now = now or utcnow()
+    request = case.disclosure
+    before = case.due_at
+    event = _record(session, case, actor, Action.EXTEND_DISCLOSURE, now=now,
+                    note=f"延长 {disclosure.EXTENSION_DAYS} 个工作日：{reason}",
+                    data={"from_due": _iso(before)})
+    request.extended_at, request.extension_reason = now, reason
+    _start_clock(session, case, now, tz)
+    event.data = {**event.data, "to_due": _iso(case.due_at)}
+    return event
+
+
+def answer_disclosure(session: Session, case: Case, actor: Any, result: str, note: str = "", *,
+                      now: datetime | None = None) -> CaseEvent:
+    """答复申请 with one of table 三's result rows: the request is 办结, on time when answered by
+    its legal due time. （六）1 (no correction in time) only while a correction is awaited."""
+    check(case, actor, Action.ANSWER_DISCLOSURE)
+    if result not in disclosure.RESULTS:
+        raise WorkflowError(N_("请选择办理结果。"))
+    waiting = case.status == S.CORRECTION
+    if waiting != (result == disclosure.NOT_CORRECTED):
+        raise WorkflowError(N_("申请正等待补正：只能按“申请人无正当理由逾期不补正”办结。") if waiting
+                            else N_("只有等待补正的申请才能按“申请人无正当理由逾期不补正”办结。"))
+    now = now or utcnow()
+    request = case.disclosure
+    on_time = case.due_at is None or now <= case.due_at
+    event = _record(session, case, actor, Action.ANSWER_DISCLOSURE, now=now,
+                    note=f"{disclosure.RESULTS[result]}" + (f"：{note.strip()}" if note.strip() else ""),
+                    data={"result": result, "on_time": on_time, "due_at": _iso(case.due_at)})
+    request.answered_at, request.result = now, result
+    _first_reply(case, now)
+    return event
+
+
 # --- the system's actions (no actor) -------------------------------------------------------
 
 def _system(session: Session, case: Case, action: str, *, now: datetime, note: str = "",
@@ -473,16 +654,19 @@ def start_waiting_clock(session: Session, case: Case, calendar: WorkCalendar, tz
         due = clock_due(case, calendar, tz)
     except CalendarMissing:
         return False
-    case.due_at = due
+    _set_due_at(case, due)
     _system(session, case, SystemAction.CALENDAR_DUE, now=now or utcnow(),
             note="工作日历已补录，按工作日计算办理时限", data={"due_at": _iso(due)})
     return True
 
 
-def clock_due(case: Case, calendar: WorkCalendar, tz: str = DEFAULT_TIMEZONE) -> datetime:
+def clock_due(case: Case, calendar: WorkCalendar, tz: str = DEFAULT_TIMEZONE) -> datetime | None:
     """The due time of the case's own clock, from when the public wrote (`first_seen_at`):
     statutory working days for a typed hotline/mailbox request, 舆情 hours by severity
-    otherwise. Raises CalendarMissing when the calendar does not cover the days needed."""
+    otherwise; a 依申请公开 request's legal due time (None while it waits for a correction).
+    Raises CalendarMissing when the calendar does not cover the days needed."""
+    if case.disclosure is not None:
+        return disclosure.legal_due(case.disclosure, calendar, tz)
     if case.request_type:
         days = STATUTORY_WORKING_DAYS.get(case.request_type, OTHER_REQUEST_WORKING_DAYS)
         return due_after_working_days(case.first_seen_at, days, calendar, tz=tz)
@@ -493,14 +677,22 @@ def _start_clock(session: Session, case: Case, now: datetime, tz: str) -> None:
     """Set the due time from the case's clock; without a calendar for the year the case is
     visibly without one (an event says why) until the calendar knows the year."""
     try:
-        case.due_at = clock_due(case, work_calendar(session), tz)
+        _set_due_at(case, clock_due(case, work_calendar(session), tz))
     except CalendarMissing as exc:
+        _set_due_at(case, None)  # a request's extension or correction: not the old due time either
         days = STATUTORY_WORKING_DAYS.get(case.request_type or "", OTHER_REQUEST_WORKING_DAYS)
         _system(session, case, SystemAction.CALENDAR_MISSING, now=now,
                 note=f"工作日历缺少 {exc.year} 年的节假日安排，暂无办理时限；管理员在“工作日历”页录入该年"
                      "节假日安排后，系统自动计算时限。",
                 data={"year": exc.year, "working_days": days, "request_type": case.request_type,
                       "detail": str(exc)})
+
+
+def _set_due_at(case: Case, due: datetime | None) -> None:
+    """The case's due time, and a request's legal due time with it."""
+    case.due_at = due
+    if case.disclosure is not None:
+        case.disclosure.due_at = due
 
 
 def _first_reply(case: Case, at: datetime) -> None:

@@ -26,6 +26,7 @@ STATUSES_EN = {
     "待研判": "Awaiting triage", "已派单": "Assigned", "已签收": "Accepted", "已回复": "Replied",
     "已回访": "Followed up", "办结": "Closed", "退回": "Returned", "延期": "Extended",
     "不予处理": "Dismissed", "合并": "Merged",
+    "待补正": "Awaiting correction",
 }
 SEVERITIES_EN = {"重大": "Major", "较大": "Serious", "一般": "General"}
 

@@ -1,7 +1,7 @@
 """heartbeat: the scheduler's last sign of life, for /readyz
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-03 10:05:00.000000
 """
 
@@ -11,7 +11,7 @@ import huiying.models
 
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

@@ -15,13 +15,13 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ALTER TABLE, no batch: a batch rebuilds SQLite's table from what it can reflect, and it
+# cannot reflect the expression index ix_comment_written (0012), which would be lost.
 def upgrade() -> None:
-    with op.batch_alter_table("comment") as batch:
-        batch.add_column(sa.Column("thread_id", sa.String(length=200), nullable=True))
-        batch.create_index("ix_comment_thread", ["source_id", "thread_id"], unique=False)
+    op.add_column("comment", sa.Column("thread_id", sa.String(length=200), nullable=True))
+    op.create_index("ix_comment_thread", "comment", ["source_id", "thread_id"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("comment") as batch:
-        batch.drop_index("ix_comment_thread")
-        batch.drop_column("thread_id")
+    op.drop_index("ix_comment_thread", table_name="comment")
+    op.drop_column("comment", "thread_id")  # SQLite 3.35 and later drop a column in place
