@@ -30,6 +30,8 @@ TASK_QUEUES = {
     "worker.tasks.crawl_source": CRAWL,
     "worker.tasks.scan_notifications": MAIL,
     "worker.tasks.send_notifications": MAIL,
+    # `huiying bench pipeline`'s baseline: measured on the queue the comments go through.
+    "worker.tasks.bench_noop": ANALYSIS,
 }
 FILESYSTEM_FOLDERS = ("queue", "processed", "control")
 
