@@ -53,3 +53,31 @@ def test_production_needs_a_secret_key(tmp_path):
     env = clean_env(HUIYING_DATA_DIR=str(tmp_path), HUIYING_ENV="production")
     line = one_sentence(huiying("db", "upgrade", env=env, check=False))
     assert "HUIYING_SECRET_KEY is not set" in line
+
+
+def test_the_deploy_env_example_names_every_setting_and_loads(tmp_path, monkeypatch):
+    """deploy/huiying.env.example is the operator's list: every setting the service reads is
+    in it (the test suite's own variables apart), and as written (a key filled in) it loads."""
+    import re
+    from pathlib import Path
+
+    from huiying import settings as settings_module
+
+    example = Path(__file__).parents[2] / "deploy" / "huiying.env.example"
+    lines = example.read_text("utf-8").splitlines()
+    named = set(re.findall(r"\b(HUIYING_[A-Z_]+)=", "\n".join(lines)))
+    # HUIYING_NEW_PASSWORD is read by `huiying users add/reset` only, in that command's environment.
+    service = {name for name in settings_module.KNOWN_VARIABLES
+               if not name.startswith(("HUIYING_TEST_", "HUIYING_SHARED_", "HUIYING_NEW_"))}
+    assert service - named == set()
+    assert named - settings_module.KNOWN_VARIABLES == set()
+    for name in list(settings_module.KNOWN_VARIABLES):
+        monkeypatch.delenv(name, raising=False)
+    for line in lines:
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            monkeypatch.setenv(name, value)
+    monkeypatch.setenv("HUIYING_SECRET_KEY", "s" * 64)
+    monkeypatch.setenv("HUIYING_DATA_DIR", str(tmp_path))
+    loaded = settings_module.load()
+    assert loaded.production and loaded.bureau_name == "某县教育体育局" and loaded.https
