@@ -45,16 +45,22 @@ def healthz():
     except Exception:  # whatever the cause, the database part is down
         current_app.logger.exception("health check: database unreachable")
         report.update(status="error", database="unreachable")
-    try:
-        check_broker(current_app.config["HUIYING_SETTINGS"], timeout=2)
-    except SettingsError as exc:
-        current_app.logger.error("health check: %s", exc)
+    if not _broker_answers("health check"):
         report.update(status="error", broker="unreachable")
     if report["status"] == "error":
         return jsonify(report), 503
     if report["waiting_comments"]:
         report["status"] = "degraded"  # analysis is behind: is a worker running?
     return jsonify(report)
+
+
+def _broker_answers(check: str) -> bool:
+    try:
+        check_broker(current_app.config["HUIYING_SETTINGS"], timeout=2)
+    except SettingsError as exc:
+        current_app.logger.error("%s: %s", check, exc)
+        return False
+    return True
 
 
 @bp.get("/readyz")
@@ -70,10 +76,7 @@ def readyz():
     except Exception:
         current_app.logger.exception("readiness check: database unreachable")
         report.update(database="unreachable", scheduler="unknown")
-    try:
-        check_broker(current_app.config["HUIYING_SETTINGS"], timeout=2)
-    except SettingsError as exc:
-        current_app.logger.error("readiness check: %s", exc)
+    if not _broker_answers("readiness check"):
         report["broker"] = "unreachable"
     if any(report[part] != "ok" for part in ("database", "broker", "scheduler")):
         report["status"] = "not ready"

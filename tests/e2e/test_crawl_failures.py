@@ -2,6 +2,7 @@
 
 import threading
 import time
+from contextlib import contextmanager
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
@@ -65,6 +66,18 @@ class ThreadingServer(WSGIServer):
             self.finish_request(request, client_address)
         finally:
             self.shutdown_request(request)
+
+
+@contextmanager
+def serving(app):
+    """`app` (a WSGI callable) served on a loopback port in a thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, server_class=ThreadingServer, handler_class=Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@ later has the answer recorded on its case — who, when, what — the next time 
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
-from wsgiref.simple_server import make_server
 
 import pytest
 import yaml
@@ -16,7 +14,7 @@ from huiying.cli.runner import demo_config
 from huiying.db import session_scope
 from huiying.models import Case, CaseEvent, CaseStatus, Comment
 from tests.conftest import huiying, last_json
-from tests.e2e.test_crawl_failures import Quiet, ThreadingServer
+from tests.e2e.test_crawl_failures import serving
 
 POST = ('<html><head><meta charset="utf-8"></head><body><div class="msg">'
         '<h1 class="msg-title">{title}</h1><span class="msg-author">家长</span>'
@@ -55,12 +53,8 @@ class Board:
 @pytest.fixture
 def board():
     site = Board()
-    server = make_server("127.0.0.1", 0, site, server_class=ThreadingServer, handler_class=Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    site.url = f"http://127.0.0.1:{server.server_port}"
-    yield site
-    server.shutdown()
-    server.server_close()
+    with serving(site) as site.url:
+        yield site
 
 
 def test_a_reply_given_on_the_board_after_a_crawl_is_recorded_on_its_case(migrated_env, board, tmp_path):

@@ -4,10 +4,8 @@ before is analysed again."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
 from importlib.resources import files
-from wsgiref.simple_server import make_server
 
 import pytest
 import yaml
@@ -17,7 +15,7 @@ from huiying.cases import process_comments, unprocessed_ids
 from huiying.db import session_scope
 from huiying.models import Case, CaseEvent, CaseStatus, Comment
 from tests.conftest import huiying, last_json
-from tests.e2e.test_crawl_failures import Quiet, ThreadingServer
+from tests.e2e.test_crawl_failures import serving
 
 LIST = ('<html><head><meta charset="utf-8"></head><body><table>'
         '<tr><td class="subject"><a href="/thread-601-1.html">城关中学食堂饭菜变质</a></td></tr>'
@@ -52,12 +50,8 @@ class Forum:
 @pytest.fixture
 def forum():
     site = Forum()
-    server = make_server("127.0.0.1", 0, site, server_class=ThreadingServer, handler_class=Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    site.url = f"http://127.0.0.1:{server.server_port}"
-    yield site
-    server.shutdown()
-    server.server_close()
+    with serving(site) as site.url:
+        yield site
 
 
 def test_a_thread_is_one_case_and_its_later_floors_and_answer_join_it(migrated_env, forum, tmp_path):
