@@ -93,6 +93,7 @@ def _huiying_crawl(threads: int) -> dict:
     finally:
         board.terminate()
         board.wait(timeout=10)
+        board.stdout.close()
     return {"pages": pages, "seconds": seconds, "process_seconds": process_seconds,
             "comments": stats["new"], "errors": len(stats["errors"])}
 
