@@ -198,8 +198,9 @@ def _insert_new(session: Session, source_id: int, batch: list[CommentData]) -> d
     else:
         from sqlalchemy.dialects.sqlite import insert
     rows = [{"source_id": source_id, "external_id": data.external_id, **_columns(data)} for data in batch]
-    statement = (insert(Comment).values(rows)
-                 .on_conflict_do_nothing(index_elements=["source_id", "external_id"])
+    statement = (insert(Comment).on_conflict_do_nothing(index_elements=["source_id", "external_id"])
                  .returning(Comment.id, Comment.external_id))
-    # Core: the ORM would build an object per row for nothing
-    return {external_id: comment_id for comment_id, external_id in session.connection().execute(statement)}
+    # Core, executemany: SQLAlchemy sends the rows as multi-row INSERTs ("insertmanyvalues")
+    # from one cached compilation; the ORM would build an object per row for nothing.
+    inserted = session.connection().execute(statement, rows)
+    return {external_id: comment_id for comment_id, external_id in inserted}
