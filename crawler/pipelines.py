@@ -1,22 +1,31 @@
-"""Item pipelines: validate and store (the store enqueues after its commit)."""
+"""Item pipelines: validate and store (the store writes in batches and enqueues after each commit)."""
 
 from __future__ import annotations
 
 from scrapy.exceptions import DropItem
+from twisted.internet.task import LoopingCall
 
 from crawler.items import CommentItem
+from crawler.store import BATCH_SECONDS
 
 
 class StorePipeline:
-    """Upserts each comment into the database through the spider's Store."""
+    """Hands each comment to the spider's Store, which buffers it and writes it with its batch."""
 
     def __init__(self, crawler) -> None:
         self.crawler = crawler
         self.count = 0
+        self._flusher: LoopingCall | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
+
+    def open_spider(self) -> None:
+        store = self.crawler.spider.store
+        if store is not None:
+            self._flusher = LoopingCall(store.flush_due)
+            self._flusher.start(BATCH_SECONDS, now=False)
 
     def process_item(self, item: CommentItem) -> CommentItem:
         store = self.crawler.spider.store
@@ -30,6 +39,8 @@ class StorePipeline:
         return item
 
     def close_spider(self) -> None:
+        if self._flusher is not None and self._flusher.running:
+            self._flusher.stop()
         store = self.crawler.spider.store
         if store is not None:
             store.close(self.count, self.crawler.stats.get_stats())

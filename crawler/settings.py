@@ -31,3 +31,32 @@ SCRAPY_SETTINGS = {
     "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
     "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
 }
+
+
+# Politeness off, for `huiying bench crawl` only: what `scrapy bench` runs with (Scrapy's
+# defaults: 16 requests at once, 8 per site, no delay, no robots.txt, no AutoThrottle). Set by
+# the hidden `huiying crawl --bench-unthrottled`, which refuses any source that is not on
+# loopback; no setting, environment variable or source config reaches it.
+BENCH_UNTHROTTLED = {
+    "ROBOTSTXT_OBEY": False,
+    "AUTOTHROTTLE_ENABLED": False,
+    "CONCURRENT_REQUESTS": 16,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+    "DOWNLOAD_DELAY": 0,
+}
+
+
+def unthrottled(start_urls: list[str]) -> dict:
+    """BENCH_UNTHROTTLED, for sources whose start URLs are all on this machine (else ValueError)."""
+    from ipaddress import ip_address
+    from urllib.parse import urlsplit
+
+    for url in start_urls:
+        host = urlsplit(url).hostname or ""
+        try:
+            loopback = host == "localhost" or ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise ValueError(f"{url} is not on loopback: politeness stays on for real sites")
+    return dict(BENCH_UNTHROTTLED)

@@ -1,7 +1,16 @@
-"""Store first: upsert each comment, record each failure, enqueue ids after commit."""
+"""Store first: comments upserted in batches, each failure recorded, ids enqueued after commit.
+
+Items wait in a buffer and are written BATCH_SIZE at a time, or when the oldest has waited
+BATCH_SECONDS, and at the spider's close: one transaction per batch (huiying.store.
+upsert_comments: the same outcomes as one upsert per item). The batch's ids go to the queue
+only after its commit. A crawl that dies loses at most the buffer, which the next crawl stores
+(those comments are new to it). A batch that fails is written again item by item, so one bad
+item is recorded as an error and the others are stored.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -12,9 +21,10 @@ from crawler.items import CommentItem
 from huiying.db import session_scope
 from huiying.models import CrawlError, CrawlRun, Source, utcnow
 from huiying.sources import SourceConfig
-from huiying.store import CommentData, upsert_comment
+from huiying.store import CommentData, upsert_comments
 
-ENQUEUE_EVERY = 50
+BATCH_SIZE = 100  # comments per transaction
+BATCH_SECONDS = 1.0  # the longest a parsed comment waits in the buffer while the crawl goes on
 
 
 @dataclass
@@ -34,7 +44,8 @@ class Store:
         self.enqueue = enqueue
         self.stats = CrawlStats()
         self.started_at = utcnow()
-        self._pending: list[int] = []
+        self._buffer: list[tuple[str, CommentData]] = []  # (the page's url, the comment)
+        self._buffer_since = 0.0
         with session_scope(database_url) as session:
             # `huiying crawl` registered the source already; a direct caller may not have.
             source = session.scalar(select(Source).where(Source.name == config.name))
@@ -45,7 +56,8 @@ class Store:
                 session.flush()
             self.source_id = source.id
 
-    def save(self, item: CommentItem) -> int | None:
+    def save(self, item: CommentItem) -> None:
+        """Buffer the item; write the buffer when it is full or its oldest item waited long enough."""
         tz = self.config.timezone
         fetched_at = utcnow()  # items are saved as they are parsed, moments after the fetch
         times = {}
@@ -55,32 +67,60 @@ class Store:
             if text and times[name] is None:
                 # Kept empty and flagged: the crawl time would make an old post look new.
                 self.error(item.url, f"{name}: cannot read the date {text[:80]!r}")
-        data = CommentData(external_id=item.external_id, title=item.title, body=item.body,
-                           url=item.url, author=item.author, reply=item.reply, thread_id=item.thread,
-                           **times)
-        with session_scope(self.database_url) as session:
-            outcome, comment = upsert_comment(session, self.source_id, data)
-            setattr(self.stats, outcome, getattr(self.stats, outcome) + 1)
-            if outcome == "unchanged":
-                return None
-            comment_id = comment.id
-            needs_processing = comment.processed_at is None
-        # Committed: only now may a worker see the id.
-        if needs_processing:
-            self._pending.append(comment_id)
-            if len(self._pending) >= ENQUEUE_EVERY:
-                self.flush()
-        return comment_id
+        if not self._buffer:
+            self._buffer_since = time.monotonic()
+        self._buffer.append((item.url, CommentData(
+            external_id=item.external_id, title=item.title, body=item.body, url=item.url,
+            author=item.author, reply=item.reply, thread_id=item.thread, **times)))
+        if len(self._buffer) >= BATCH_SIZE:
+            self.flush()
+        else:
+            self.flush_due()
+
+    def flush_due(self) -> None:
+        """Write the buffer if its oldest item has waited BATCH_SECONDS (the pipeline also
+        calls this every BATCH_SECONDS, so a slow polite crawl stores as it goes)."""
+        if self._buffer and time.monotonic() - self._buffer_since >= BATCH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffer in one transaction, then enqueue the ids that need processing."""
+        batch, self._buffer = self._buffer, []
+        if not batch:
+            return
+        try:
+            with session_scope(self.database_url) as session:
+                results = upsert_comments(session, self.source_id, [data for _, data in batch])
+        except Exception:  # one bad item must not cost the others
+            results = self._one_by_one(batch)
+        ids = []
+        for result in results:
+            if result is None:
+                continue
+            setattr(self.stats, result.outcome, getattr(self.stats, result.outcome) + 1)
+            if result.needs_processing:
+                ids.append(result.comment_id)
+        # Committed: only now may a worker see the ids.
+        if ids and self.enqueue is not None:
+            self.enqueue(ids)
+
+    def _one_by_one(self, batch: list[tuple[str, CommentData]]) -> list:
+        """The batch written again item by item, each in its own transaction: None for an item
+        that cannot be stored (recorded as a crawl error)."""
+        results = []
+        for url, data in batch:
+            try:
+                with session_scope(self.database_url) as session:
+                    results.extend(upsert_comments(session, self.source_id, [data]))
+            except Exception as exc:  # recorded, and the crawl goes on
+                self.error(url, f"could not store the comment ({exc})")
+                results.append(None)
+        return results
 
     def error(self, url: str, message: str) -> None:
         self.stats.errors.append(f"{url}: {message}")
         with session_scope(self.database_url) as session:
             session.add(CrawlError(source_id=self.source_id, url=url, error=message[:2000]))
-
-    def flush(self) -> None:
-        if self._pending and self.enqueue is not None:
-            self.enqueue(self._pending)
-        self._pending = []
 
     def close(self, item_count: int, scrapy_stats: dict | None = None) -> None:
         """The crawl ended: the source's last crawl, and one crawl_run row (crawl health)."""

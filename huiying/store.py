@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -99,7 +100,11 @@ def upsert_comment(session: Session, source_id: int, data: CommentData) -> tuple
     A comment already in a case that gained an official reply since it was last seen (the
     board answered it, the export's 答复 was filled in) has the reply recorded on its case at
     once, through the workflow: its text is unchanged, so it is not analysed again."""
-    comment = find_comment(session, source_id, data.external_id)
+    return _write(session, source_id, find_comment(session, source_id, data.external_id), data)
+
+
+def _write(session: Session, source_id: int, comment: Comment | None,
+           data: CommentData) -> tuple[Outcome, Comment]:
     outcome = plan(comment, data)
     if outcome == "unchanged":
         return outcome, comment
@@ -110,19 +115,8 @@ def upsert_comment(session: Session, source_id: int, data: CommentData) -> tuple
     digest = data.digest
     if comment.content_hash != digest:
         comment.processed_at = None  # the text changed: analyse it again
-    comment.url = data.url
-    comment.title = data.title.strip()
-    comment.body = data.body.strip()
-    comment.author = data.author
-    comment.published_at = data.published_at
-    comment.official_reply = data.reply or None
-    comment.replied_at = data.replied_at
-    comment.request_type = data.request_type
-    comment.reply_unit = data.reply_unit
-    comment.closed_at = data.closed_at
-    comment.thread_id = data.thread_id
-    comment.content_hash = digest
-    comment.fetched_at = utcnow()
+    for name, value in _columns(data).items():
+        setattr(comment, name, value)
     session.flush()
     replied = comment.official_reply or comment.replied_at
     if (replied and reply_before is not None and _reply_of(comment) != reply_before
@@ -130,3 +124,83 @@ def upsert_comment(session: Session, source_id: int, data: CommentData) -> tuple
         # Not yet processed: the worker opens (or joins) the case with the reply as it is.
         workflow.source_reply_later(session, comment.case, comment, now=comment.fetched_at)
     return outcome, comment
+
+
+def _columns(data: CommentData) -> dict:
+    """The comment's columns as `data` gives them (what a new row and an update write)."""
+    return {"url": data.url, "title": data.title.strip(), "body": data.body.strip(),
+            "author": data.author, "published_at": data.published_at,
+            "official_reply": data.reply or None, "replied_at": data.replied_at,
+            "request_type": data.request_type, "reply_unit": data.reply_unit,
+            "closed_at": data.closed_at, "thread_id": data.thread_id,
+            "content_hash": data.digest, "fetched_at": utcnow()}
+
+
+@dataclass(frozen=True)
+class Upserted:
+    """What `upsert_comments` did with one CommentData."""
+
+    outcome: Outcome
+    comment_id: int
+    needs_processing: bool  # processed_at is NULL: its id goes to the queue after the commit
+
+
+def upsert_comments(session: Session, source_id: int,
+                    batch: Sequence[CommentData]) -> list[Upserted]:
+    """`upsert_comment` for many comments of one source, in the caller's transaction (flushed,
+    not committed), with the same outcomes, one per item and in order.
+
+    The stored ones are read in one query; those whose external id is not stored yet go in as
+    one INSERT … ON CONFLICT DO NOTHING; the stored ones that changed (and a row another
+    process inserted meanwhile) take `upsert_comment`'s path, reply recorded on the case
+    included. An external id twice in the batch is taken as two upserts one after the other."""
+    results: list[Upserted | None] = [None] * len(batch)
+    start = 0
+    while start < len(batch):  # runs without a repeated external id, each in one go
+        seen: set[str] = set()
+        end = start
+        while end < len(batch) and batch[end].external_id not in seen:
+            seen.add(batch[end].external_id)
+            end += 1
+        _upsert_run(session, source_id, batch, range(start, end), results)
+        start = end
+    return results  # type: ignore[return-value]
+
+
+def _upsert_run(session: Session, source_id: int, batch: Sequence[CommentData], run: range,
+                results: list[Upserted | None]) -> None:
+    stored = {comment.external_id: comment for comment in session.scalars(select(Comment).where(
+        Comment.source_id == source_id,
+        Comment.external_id.in_([batch[i].external_id for i in run])))}
+    fresh = [i for i in run if batch[i].external_id not in stored]
+    inserted = _insert_new(session, source_id, [batch[i] for i in fresh])
+    for i in fresh:
+        comment_id = inserted.get(batch[i].external_id)
+        if comment_id is not None:
+            results[i] = Upserted("new", comment_id, True)
+    for i in run:
+        if results[i] is None:  # stored before, or inserted by another process meanwhile
+            data = batch[i]
+            comment = stored.get(data.external_id) or find_comment(session, source_id, data.external_id)
+            outcome, comment = _write(session, source_id, comment, data)
+            results[i] = Upserted(outcome, comment.id,
+                                  outcome != "unchanged" and comment.processed_at is None)
+
+
+def _insert_new(session: Session, source_id: int, batch: list[CommentData]) -> dict[str, int]:
+    """Insert the comments (external ids not stored yet) in one statement; {external id: id}
+    of those inserted (one another process inserted meanwhile is left out)."""
+    if not batch:
+        return {}
+    session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    rows = [{"source_id": source_id, "external_id": data.external_id, **_columns(data)} for data in batch]
+    statement = (insert(Comment).on_conflict_do_nothing(index_elements=["source_id", "external_id"])
+                 .returning(Comment.id, Comment.external_id))
+    # Core, executemany: SQLAlchemy sends the rows as multi-row INSERTs ("insertmanyvalues")
+    # from one cached compilation; the ORM would build an object per row for nothing.
+    inserted = session.connection().execute(statement, rows)
+    return {external_id: comment_id for comment_id, external_id in inserted}

@@ -218,6 +218,15 @@ def _crawler_overrides(settings: Settings | None = None) -> dict:
             "DOWNLOAD_TIMEOUT": settings.crawl_timeout_seconds}
 
 
+def _unthrottled(configs) -> dict:
+    from crawler.settings import unthrottled
+
+    try:
+        return unthrottled([url for config in configs for url in config.start_urls])
+    except ValueError as exc:
+        raise HuiyingError(f"--bench-unthrottled: {exc}.") from exc
+
+
 ERRORS_SHOWN = 10
 
 
@@ -240,8 +249,10 @@ def _summarise_errors(source: str, errors: list[str]) -> None:
 @click.option("--output", type=click.Path(path_type=Path), help="JSONL file for --source-file.")
 # A worker's crawl_source task has claimed the source already (huiying.sources.claim_crawl).
 @click.option("--claimed-at", hidden=True, default=None)
+# `huiying bench crawl` only: politeness off (crawler.settings.BENCH_UNTHROTTLED), loopback only.
+@click.option("--bench-unthrottled", is_flag=True, hidden=True)
 def crawl(names: tuple[str, ...], source_file: Path | None, output: Path | None,
-          claimed_at: str | None) -> None:
+          claimed_at: str | None, bench_unthrottled: bool) -> None:
     """Crawl the named sources (default: all enabled) once, store and enqueue."""
     if source_file:
         from crawler.run import crawl_to_items
@@ -265,10 +276,13 @@ def crawl(names: tuple[str, ...], source_file: Path | None, output: Path | None,
     sync_sources(settings)
     configs = enabled_configs(settings, names)
     check_broker(settings)
+    overrides = _crawler_overrides(settings)
+    if bench_unthrottled:
+        overrides.update(_unthrottled(configs))
     with claimed_crawls(settings, configs, claimed_at) as mine:
         stats = run_crawl(mine, settings.database_url,
                           enqueue=lambda ids: enqueue_comments(settings, ids),
-                          settings=_crawler_overrides(settings)) if mine else {}
+                          settings=overrides) if mine else {}
     click.echo(json.dumps({name: s.__dict__ for name, s in stats.items()}, ensure_ascii=False))
     for name, source_stats in stats.items():
         _summarise_errors(name, source_stats.errors)

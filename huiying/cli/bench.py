@@ -75,52 +75,9 @@ def _peak_rss_mb() -> float:
 
 
 def bench_crawl() -> dict:
-    """Crawl + store of the demo board versus plain sequential fetches of the same pages."""
-    import json
-    import sys
-    import tempfile
-    import urllib.request
+    from huiying.bench_crawl import bench_crawl as run
 
-    import yaml
-
-    from crawler.demo import serve
-    from huiying.cli.runner import demo_config
-
-    with serve(new_post_every=None) as demo, tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "HUIYING_DATA_DIR": tmp}
-        env.pop("HUIYING_DATABASE_URL", None)
-        env.pop("HUIYING_BROKER_URL", None)
-        subprocess.run([sys.executable, "-m", "huiying", "db", "upgrade"], env=env, check=True,
-                       capture_output=True)
-        sources = Path(tmp, "sources")
-        sources.mkdir()
-        config = demo_config(demo.url).as_dict()
-        (sources / "demo.yml").write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")
-        start = time.perf_counter()
-        out = subprocess.run([sys.executable, "-m", "huiying", "crawl"], env=env, check=True,
-                             capture_output=True, text=True)
-        crawl_seconds = time.perf_counter() - start
-        stats = json.loads(out.stdout.strip().splitlines()[-1])["demo"]
-        pages = stats["new"]
-        urls = [f"{demo.url}/msg/{i}.html" for i in _demo_ids()][:pages]
-        start = time.perf_counter()
-        for url in urls:
-            with urllib.request.urlopen(url) as response:  # noqa: S310 - loopback demo
-                response.read()
-        fetch_seconds = time.perf_counter() - start
-    return {"suite": "crawl", "comments": pages,
-            "crawl_and_store_per_s": round(pages / crawl_seconds, 1),
-            "baseline_plain_fetch_per_s": round(len(urls) / fetch_seconds, 1),
-            "ratio": round((pages / crawl_seconds) / (len(urls) / fetch_seconds), 3),
-            "note": "crawl includes process start-up, robots.txt, list pages and one "
-                    "database commit per comment",
-            **_machine()}
-
-
-def _demo_ids() -> list[int]:
-    from crawler.demo import load_posts
-
-    return [p["id"] for p in load_posts()[0]]
+    return run(_machine())
 
 
 def bench_dashboard() -> dict:

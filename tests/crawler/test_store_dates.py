@@ -22,6 +22,7 @@ def test_an_unreadable_date_is_kept_empty_and_recorded(tmp_path, migrated_sqlite
                            published_at="某日上午", reply="已转交", replied_at="2024年13月45日"))
     store.save(CommentItem(source="demo", external_id="8", url="http://127.0.0.1:9/msg/8.html",
                            title="课后服务", body="课后服务几点结束？", published_at="2024年1月10日 14:03"))
+    store.flush()  # the batch (a crawl's close does this)
     with session_scope(url) as session:
         unreadable, readable = session.scalars(select(Comment).order_by(Comment.external_id)).all()
         assert unreadable.published_at is None and unreadable.replied_at is None
