@@ -44,22 +44,24 @@ def _recreate(url: str) -> None:
 
 
 def _texts(count: int, seed: int = 7) -> list[tuple[str, str]]:
-    """(title, body) pairs from the demo board's posts, varied so most are new requests and
-    REPOST_SHARE repeat an earlier one word for word."""
+    """(title, body) pairs made of the demo board's sentences: each new request joins three
+    sentences of different posts (so it is no near-duplicate of another), and REPOST_SHARE of
+    the comments repeat an earlier one word for word (folded into its case)."""
     from crawler.demo import load_posts
 
     base, later = load_posts()
     posts = [(p["title"], p["body"]) for p in [*base, *later]]
+    sentences = [s + "。" for _, body in posts for s in body.split("。") if len(s) > 6]
     places = ["城关", "青石", "河口", "柳树", "白沙", "龙门", "石桥", "新华", "东山", "西岭"]
     rng = random.Random(seed)
     made: list[tuple[str, str]] = []
-    for n in range(count):
+    for _ in range(count):
         if made and rng.random() < REPOST_SHARE:
             made.append(made[rng.randrange(len(made))])
             continue
-        title, body = posts[n % len(posts)]
-        place = f"{places[rng.randrange(len(places))]}第{n}号"
-        made.append((f"{place}{title}", f"{place}：{body}"))
+        title = posts[rng.randrange(len(posts))][0]
+        place = places[rng.randrange(len(places))]
+        made.append((f"{place}{title}", place + "".join(rng.sample(sentences, 3))))
     return made
 
 

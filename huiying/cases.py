@@ -125,7 +125,8 @@ def _thread_case(session: Session, comment: Comment,
 
 def _lock_cases_of(session: Session, comments: list[Comment], results: list[Analysis],
                    threads: dict[tuple[int, str], int | None]) -> None:
-    """Lock the existing cases this batch's reposts will join, in id order, before touching any.
+    """Lock the existing cases this batch's reposts, near-duplicates and forum floors may join,
+    in id order, before touching any.
 
     Two workers folding reposts of the same posts would otherwise lock those cases in the
     order of their own batches — one waits for the other's case while holding the case the
@@ -133,11 +134,18 @@ def _lock_cases_of(session: Session, comments: list[Comment], results: list[Anal
     """
     if session.bind is None or session.bind.dialect.name != "postgresql":
         return  # SQLite has one writer at a time
-    fingerprints = {result.fingerprint for comment, result in zip(comments, results, strict=True)
-                    if result.relevant and not result.error and comment.case_id is None}
+    joining = [result for comment, result in zip(comments, results, strict=True)
+               if result.relevant and not result.error and comment.case_id is None]
+    fingerprints = {result.fingerprint for result in joining}
+    # Near-duplicates join the case whose signature keys they share: every candidate is locked
+    # (a superset of the cases joined: waiting a little longer beats a deadlock).
+    keys = sorted({key for result in joining for key in result.lsh_keys})
+    candidates = set(session.scalars(select(CaseSignature.case_id).where(CaseSignature.key.in_(keys))
+                                     .distinct())) if keys else set()
     thread_cases = {case_id for case_id in threads.values() if case_id is not None}
-    if fingerprints or thread_cases:
-        session.execute(select(Case.id).where(Case.fingerprint.in_(fingerprints) | Case.id.in_(thread_cases))
+    if fingerprints or thread_cases or candidates:
+        session.execute(select(Case.id).where(Case.fingerprint.in_(fingerprints)
+                                              | Case.id.in_(thread_cases | candidates))
                         .order_by(Case.id).with_for_update())
 
 
