@@ -151,6 +151,12 @@ def test_incidents_are_told_once_and_clear_when_the_source_recovers(migrated_env
     assert refused["incident"]["kind"] == "robots" and refused["last_items"] == 0
     mails = crawl_mails()
     assert len(mails) == 2 and "robots.txt" in mails[1][1]  # a new incident after the recovery
+    with database.connect() as db:  # and each incident on the admin's 通知 page, once
+        in_app = db.execute(text(
+            "SELECT n.subject FROM notification n JOIN \"user\" u ON u.id = n.user_id "
+            "WHERE n.kind = 'crawl' AND n.channel = 'inapp' AND u.username = 'admin' ORDER BY n.id"))
+        in_app = in_app.scalars().all()
+    assert in_app == [subject for _, subject in mails]
     with database.connect() as db:
         errors = [row[0] for row in db.execute(text("SELECT error FROM crawl_error"))]
     assert any("refused by the site's robots.txt" in error for error in errors)
