@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
+import yaml
 from sqlalchemy import create_engine, text
 
 from huiying.cli.runner import demo_config
@@ -68,6 +69,15 @@ class ThreadingServer(WSGIServer):
             self.shutdown_request(request)
 
 
+def with_sources(env: dict[str, str], tmp_path, *configs: dict) -> dict[str, str]:
+    """`env` with a sources directory holding `configs` (source dicts) as YAML files."""
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    for config in configs:
+        (sources / f"{config['name']}.yml").write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")
+    return {**env, "HUIYING_SOURCES_DIR": str(sources)}
+
+
 @contextmanager
 def serving(app):
     """`app` (a WSGI callable) served on a loopback port in a thread; yields its base URL."""
@@ -91,7 +101,6 @@ def hostile_site():
 
 
 def test_failures_are_logged_and_the_crawl_goes_on(migrated_env, hostile_site, tmp_path):
-    import yaml
 
     config = demo_config(hostile_site).as_dict()
     config.update(name="hostile", start_urls=[hostile_site + "/board"])

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-import yaml
 from sqlalchemy import func, select
 
 from huiying.cases import process_comments, unprocessed_ids
@@ -14,7 +13,7 @@ from huiying.cli.runner import demo_config
 from huiying.db import session_scope
 from huiying.models import Case, CaseEvent, CaseStatus, Comment
 from tests.conftest import huiying, last_json
-from tests.e2e.test_crawl_failures import serving
+from tests.e2e.test_crawl_failures import serving, with_sources
 
 POST = ('<html><head><meta charset="utf-8"></head><body><div class="msg">'
         '<h1 class="msg-title">{title}</h1><span class="msg-author">家长</span>'
@@ -60,10 +59,7 @@ def board():
 def test_a_reply_given_on_the_board_after_a_crawl_is_recorded_on_its_case(migrated_env, board, tmp_path):
     config = demo_config(board.url).as_dict()
     config.update(name="county", title="县长信箱", start_urls=[board.url + "/board"], interval_minutes=60)
-    sources = tmp_path / "sources"
-    sources.mkdir()
-    (sources / "county.yml").write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")
-    env = {**migrated_env, "HUIYING_SOURCES_DIR": str(sources)}
+    env = with_sources(migrated_env, tmp_path, config)
     url = f"sqlite:///{tmp_path / 'data' / 'huiying.sqlite3'}"
 
     def crawl() -> dict:

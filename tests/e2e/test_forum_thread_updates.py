@@ -15,7 +15,7 @@ from huiying.cases import process_comments, unprocessed_ids
 from huiying.db import session_scope
 from huiying.models import Case, CaseEvent, CaseStatus, Comment
 from tests.conftest import huiying, last_json
-from tests.e2e.test_crawl_failures import serving
+from tests.e2e.test_crawl_failures import serving, with_sources
 
 LIST = ('<html><head><meta charset="utf-8"></head><body><table>'
         '<tr><td class="subject"><a href="/thread-601-1.html">城关中学食堂饭菜变质</a></td></tr>'
@@ -57,10 +57,7 @@ def forum():
 def test_a_thread_is_one_case_and_its_later_floors_and_answer_join_it(migrated_env, forum, tmp_path):
     config = yaml.safe_load(files("crawler").joinpath("sources/examples/forum.yml").read_text("utf-8"))
     config.update(start_urls=[forum.url + "/forum-12-1.html"], encoding="utf-8", interval_minutes=60)
-    sources = tmp_path / "sources"
-    sources.mkdir()
-    (sources / "forum.yml").write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")
-    env = {**migrated_env, "HUIYING_SOURCES_DIR": str(sources)}
+    env = with_sources(migrated_env, tmp_path, config)
     url = f"sqlite:///{tmp_path / 'data' / 'huiying.sqlite3'}"
 
     def crawl_and_process() -> tuple[dict, int]:
