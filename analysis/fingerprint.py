@@ -91,7 +91,12 @@ def _band_keys(grams: list[np.ndarray]) -> list[list[int]]:
 
 def containment(a: str, b: str) -> float:
     """Share of the shorter text's bigrams found in the other one (0..1)."""
-    sa, sb = shingles(a), shingles(b)
+    return shingle_containment(a, shingles(a), b, shingles(b))
+
+
+def shingle_containment(a: str, sa: set[str], b: str, sb: set[str]) -> float:
+    """`containment` of two texts whose shingles are already made (a batch compares one
+    case's text with many comments: its shingles are made once)."""
     if len(sa) < MIN_SHINGLES or len(sb) < MIN_SHINGLES:
         return 1.0 if core_text(a) == core_text(b) else 0.0
     return len(sa & sb) / min(len(sa), len(sb))

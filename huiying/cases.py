@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import ARRAY, BigInteger, any_, bindparam, select, text, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from analysis import Analysis, analyse_many
-from analysis.fingerprint import containment, is_near_duplicate
+from analysis.fingerprint import NEAR_DUPLICATE_CONTAINMENT, shingle_containment, shingles
 from analysis.routing import Rule
 from huiying import hot_terms, workflow
-from huiying.clocks import DEFAULT_TIMEZONE
+from huiying.clocks import DEFAULT_TIMEZONE, WorkCalendar
+from huiying.db import insert_rows, is_postgresql
 from huiying.models import (
     Case,
     CaseSignature,
@@ -64,8 +68,26 @@ def process_comments(session: Session, ids: Sequence[int], *, engine: str = "def
     """Analyse the still-unprocessed comments among `ids`; return how many were processed.
     `router` and `relevance`: the installation's own models (None: none / the shipped one);
     `tz`: the installation's time zone (HUIYING_TIMEZONE), where working days are counted."""
+    for attempt in range(RETRIES_ON_CONFLICT + 1):
+        try:
+            return _process(session, ids, engine=engine, router=router, relevance=relevance, tz=tz)
+        except IntegrityError:
+            # SQLite: another worker opened a case of the same text between this batch's read
+            # and its write (PostgreSQL waits on the fingerprint's lock instead). Done again,
+            # the batch joins that case.
+            session.rollback()
+            if attempt == RETRIES_ON_CONFLICT:
+                raise
+            log.info("processing batch met a case opened meanwhile; processing it again")
+    raise AssertionError("unreachable")
+
+
+RETRIES_ON_CONFLICT = 3
+
+
+def _process(session: Session, ids: Sequence[int], *, engine: str, router, relevance, tz: str) -> int:
     query = select(Comment).where(Comment.id.in_(ids), Comment.processed_at.is_(None))
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if is_postgresql(session):
         # Two workers given the same id: one takes it, the other skips it.
         query = query.with_for_update(skip_locked=True)
     comments = list(session.scalars(query.order_by(Comment.id)))
@@ -75,78 +97,156 @@ def process_comments(session: Session, ids: Sequence[int], *, engine: str = "def
                            rules=routing_rules(session), engine=engine, router=router,
                            topics=enabled_topics(session), relevance=relevance)
     departments = {d.name: d for d in session.scalars(select(Department))}
-    threads = _thread_cases(session, comments)
-    _lock_cases_of(session, comments, results, threads)
+    known = _known_cases(session, comments, results)
+    # Imported requests count working days: the calendar is read once for the batch.
+    calendar = workflow.work_calendar(session) if any(_imported(c) for c in comments) else None
     now = utcnow()
+    joins: list[tuple[Case, Comment, str]] = []
+    opened: list[tuple[Case, Comment]] = []
+    keys = {comment.id: result.lsh_keys for comment, result in zip(comments, results, strict=True)}
     for comment, result in zip(comments, results, strict=True):
         _store_analysis(comment, result, now)
-        if result.error:
+        if result.error or comment.case_id is not None:
+            # (One already in a case, processed again after an edit of its text, stays there:
+            # joining again would count it twice in the case's heat.)
             continue
-        thread = _thread_case(session, comment, threads) if comment.case_id is None else None
+        thread = known.thread_case(comment)
         if _imported(comment):
-            _open_own_case(session, comment, result, departments, now, tz)
+            case = _open_own_case(session, comment, result, departments, now, tz, calendar)
+            known.add(case, result)
+            opened.append((case, comment))
         elif thread is not None:
             # A forum floor joins its thread's case, whatever its own relevance: it is the
             # thread's discussion (a later floor is heat on the same concern, not a new case).
-            workflow.add_comment(session, workflow.carried_on_by(session, thread), comment, "跟帖", now=now)
-        elif result.relevant and comment.case_id is None:
-            # (One already in a case, processed again after an edit of its text, stays there:
-            # joining again would count it twice in the case's heat.)
-            _attach_to_case(session, comment, result, departments, now, tz)
+            joins.append((workflow.carried_on_by(session, thread), comment, "跟帖"))
+        elif result.relevant:
+            case, how = known.case_for(result)
+            case = workflow.carried_on_by(session, case)
+            if case is not None:
+                joins.append((case, comment, how))
+                continue
+            department = departments.get(result.department) if result.department else None
+            # A crawled comment: the 舆情 clock in hours (imports open their own cases).
+            case = workflow.open_case(session, comment, result, department, now=now, tz=tz)
+            known.add(case, result)
+            opened.append((case, comment))
+    workflow.add_comments(session, joins, now=now)
+    session.flush()
+    # The new cases' near-duplicate signatures: plain rows in one statement, no objects.
+    insert_rows(session, CaseSignature.__table__,
+                [{"case_id": case.id, "key": key} for case, comment in opened for key in keys[comment.id]])
+    for case, comment in opened:
+        log.info("case %d opened from comment %d (source %d): %s, %s", case.id, comment.id,
+                 comment.source_id, case.severity, case.department.name if case.department else "待研判")
+    for case, comment, how in joins:
+        log.debug("comment %d (source %d) joined case %d: %s", comment.id, comment.source_id, case.id, how)
     # The hot-word terms, in the same transaction: a comment is counted exactly when it is stored.
     hot_terms.count_comments(session, comments, tz)
     session.commit()
     return len(comments)
 
 
+NEAR_DUPLICATE_CANDIDATES = 20  # of most shared signature keys, compared by containment
+
+
+@dataclass
+class _KnownCases:
+    """The cases a batch may fold its comments into, read once: the existing ones its reposts,
+    near-duplicates and forum floors may join, and those the batch opens as it goes."""
+
+    by_fingerprint: dict[str, Case] = field(default_factory=dict)
+    by_key: dict[int, list[Case]] = field(default_factory=dict)
+    by_id: dict[int, Case] = field(default_factory=dict)
+    # Forum threads: (source id, thread post's external id) → the post's case id (None: not
+    # in a case); the batch's own comments by the same key, for a post processed just now.
+    threads: dict[tuple[int, str], int | None] = field(default_factory=dict)
+    posts: dict[tuple[int, str], Comment] = field(default_factory=dict)
+    shingles: dict[Case, set[str]] = field(default_factory=dict)  # of a case's text, made once
+
+    def add(self, case: Case, result: Analysis, keys: Sequence[int] | None = None) -> None:
+        self.by_fingerprint.setdefault(case.fingerprint, case)
+        for key in result.lsh_keys if keys is None else keys:
+            self.by_key.setdefault(key, []).append(case)
+
+    def case_for(self, result: Analysis) -> tuple[Case | None, str]:
+        """The case the comment repeats word for word, else the one whose first text it nearly
+        repeats (most shared signature keys, then containment)."""
+        case = self.by_fingerprint.get(result.fingerprint)
+        if case is not None:
+            return case, "相同诉求"
+        shared = Counter(case for key in result.lsh_keys for case in self.by_key.get(key, ()))
+        best, best_score = None, 0.0
+        own = shingles(result.text_norm)
+        for case, _ in shared.most_common(NEAR_DUPLICATE_CANDIDATES):
+            if case not in self.shingles:
+                self.shingles[case] = shingles(case.match_text)
+            score = shingle_containment(result.text_norm, own, case.match_text, self.shingles[case])
+            if score >= NEAR_DUPLICATE_CONTAINMENT and score > best_score:
+                best, best_score = case, score
+        return best, "近似重复"
+
+    def thread_case(self, comment: Comment) -> Case | None:
+        key = (comment.source_id, comment.thread_id)
+        if not comment.thread_id or key not in self.threads:
+            return None
+        if self.threads[key] is not None:
+            return self.by_id.get(self.threads[key])
+        post = self.posts.get(key)  # the post is in this batch: it may have become a case just now
+        return post.case if post is not None else None
+
+
+def _known_cases(session: Session, comments: list[Comment], results: list[Analysis]) -> _KnownCases:
+    """Read, and on PostgreSQL lock, the existing cases this batch may join — in one statement,
+    in id order, before touching any.
+
+    Two workers folding reposts of the same posts would otherwise lock those cases in the
+    order of their own batches — one waits for the other's case while holding the case the
+    other waits for, a deadlock that PostgreSQL breaks by failing one batch (retried, slowly).
+    The fingerprints of the texts the batch may open a case for are locked first (advisory
+    locks, in order): of two workers opening a case of the same new text, the second waits,
+    then finds the first one's case and joins it.
+    """
+    known = _KnownCases(posts={(c.source_id, c.external_id): c for c in comments})
+    joining = [result for comment, result in zip(comments, results, strict=True)
+               if result.relevant and not result.error and comment.case_id is None
+               and not _imported(comment)]
+    fingerprints = sorted({result.fingerprint for result in joining})
+    if fingerprints and is_postgresql(session):
+        session.execute(text("SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT unnest(CAST(:keys "
+                             "AS bigint[])) AS k ORDER BY k) AS sorted"),
+                        {"keys": [int(fingerprint[:15], 16) for fingerprint in fingerprints]})
+    keys = sorted({key for result in joining for key in result.lsh_keys})
+    if is_postgresql(session):  # one array parameter, not thousands
+        shares_key = CaseSignature.key == any_(bindparam("keys", keys, type_=ARRAY(BigInteger)))
+    else:
+        shares_key = CaseSignature.key.in_(keys)
+    signatures = session.execute(select(CaseSignature.case_id, CaseSignature.key)
+                                 .where(shares_key)).all() if keys else []
+    known.threads = _thread_cases(session, comments)
+    ids = {case_id for case_id, _ in signatures} | {i for i in known.threads.values() if i is not None}
+    if fingerprints or ids:
+        query = (select(Case).where(Case.fingerprint.in_(fingerprints) | Case.id.in_(ids))
+                 .order_by(Case.id))
+        if is_postgresql(session):
+            query = query.with_for_update()
+        known.by_id = {case.id: case for case in session.scalars(query)}
+    keys_of: dict[int, list[int]] = {}
+    for case_id, key in signatures:
+        keys_of.setdefault(case_id, []).append(key)
+    for case in known.by_id.values():
+        known.add(case, Analysis(), keys_of.get(case.id, []))
+    return known
+
+
 def _thread_cases(session: Session, comments: list[Comment]) -> dict[tuple[int, str], int | None]:
     """The case of each forum floor's thread post among `comments` (posts not stored: absent;
-    not in a case yet: None), by (source id, thread id). A post processed earlier in the same
-    batch gets its case then: see `_thread_case`."""
+    not in a case yet: None), by (source id, thread id)."""
     keys = {(c.source_id, c.thread_id) for c in comments if c.thread_id and c.case_id is None}
     if not keys:
         return {}
     rows = session.execute(select(Comment.source_id, Comment.external_id, Comment.case_id)
                            .where(tuple_(Comment.source_id, Comment.external_id).in_(list(keys))))
     return {(source_id, external_id): case_id for source_id, external_id, case_id in rows}
-
-
-def _thread_case(session: Session, comment: Comment,
-                 threads: dict[tuple[int, str], int | None]) -> Case | None:
-    key = (comment.source_id, comment.thread_id)
-    if not comment.thread_id or key not in threads:
-        return None
-    if threads[key] is None:  # the post is in this batch: it may have become a case just now
-        session.flush()
-        threads[key] = session.scalar(select(Comment.case_id).where(
-            Comment.source_id == key[0], Comment.external_id == key[1]))
-    return session.get(Case, threads[key]) if threads[key] is not None else None
-
-
-def _lock_cases_of(session: Session, comments: list[Comment], results: list[Analysis],
-                   threads: dict[tuple[int, str], int | None]) -> None:
-    """Lock the existing cases this batch's reposts, near-duplicates and forum floors may join,
-    in id order, before touching any.
-
-    Two workers folding reposts of the same posts would otherwise lock those cases in the
-    order of their own batches — one waits for the other's case while holding the case the
-    other waits for, a deadlock that PostgreSQL breaks by failing one batch (retried, slowly).
-    """
-    if session.bind is None or session.bind.dialect.name != "postgresql":
-        return  # SQLite has one writer at a time
-    joining = [result for comment, result in zip(comments, results, strict=True)
-               if result.relevant and not result.error and comment.case_id is None]
-    fingerprints = {result.fingerprint for result in joining}
-    # Near-duplicates join the case whose signature keys they share: every candidate is locked
-    # (a superset of the cases joined: waiting a little longer beats a deadlock).
-    keys = sorted({key for result in joining for key in result.lsh_keys})
-    candidates = set(session.scalars(select(CaseSignature.case_id).where(CaseSignature.key.in_(keys))
-                                     .distinct())) if keys else set()
-    thread_cases = {case_id for case_id in threads.values() if case_id is not None}
-    if fingerprints or thread_cases or candidates:
-        session.execute(select(Case.id).where(Case.fingerprint.in_(fingerprints)
-                                              | Case.id.in_(thread_cases | candidates))
-                        .order_by(Case.id).with_for_update())
 
 
 def _store_analysis(comment: Comment, result: Analysis, now: datetime) -> None:
@@ -161,56 +261,15 @@ def _store_analysis(comment: Comment, result: Analysis, now: datetime) -> None:
     comment.model_version = result.model_version
     comment.analysis_error = result.error
     comment.processed_at = now
+    # Every comment's UPDATE names the same columns, unchanged ones too: the batch's comments
+    # are then written by one executemany instead of one statement per run of equal columns.
+    for name in ANALYSIS_COLUMNS:
+        flag_modified(comment, name)
 
 
-def _near_duplicate_case(session: Session, result: Analysis) -> Case | None:
-    """The case whose first text this one nearly repeats (LSH candidates, then containment)."""
-    if not result.lsh_keys:
-        return None
-    shared = func.count(CaseSignature.id)
-    candidates = session.execute(
-        select(CaseSignature.case_id, shared).where(CaseSignature.key.in_(result.lsh_keys))
-        .group_by(CaseSignature.case_id).order_by(shared.desc()).limit(20)
-    ).all()
-    best, best_score = None, 0.0
-    for case_id, _ in candidates:
-        case = session.get(Case, case_id)
-        if case is None or not is_near_duplicate(result.text_norm, case.match_text):
-            continue
-        score = containment(result.text_norm, case.match_text)
-        if score > best_score:
-            best, best_score = case, score
-    return best
-
-
-def _attach_to_case(session: Session, comment: Comment, result: Analysis,
-                    departments: dict[str, Department], now: datetime, tz: str) -> None:
-    case = session.scalar(select(Case).where(Case.fingerprint == result.fingerprint))
-    how = "相同诉求"
-    if case is None:
-        case = _near_duplicate_case(session, result)
-        how = "近似重复"
-    case = workflow.carried_on_by(session, case)
-    if case is None:
-        department = departments.get(result.department) if result.department else None
-        try:
-            with session.begin_nested():
-                # A crawled comment: the 舆情 clock in hours (imports open their own cases).
-                case = workflow.open_case(session, comment, result, department, now=now, tz=tz)
-                session.add_all(CaseSignature(case_id=case.id, key=key) for key in result.lsh_keys)
-                comment.case = case
-                session.flush()
-                log.info("case %d opened from comment %d (source %d): %s, %s", case.id, comment.id,
-                         comment.source_id, case.severity, department.name if department else "待研判")
-        except IntegrityError:
-            # Another worker created the same case a moment ago: join it instead.
-            case = session.scalar(select(Case).where(Case.fingerprint == result.fingerprint))
-            if case is None:
-                raise
-        else:
-            return
-    workflow.add_comment(session, case, comment, how, now=now)
-    log.debug("comment %d (source %d) joined case %d: %s", comment.id, comment.source_id, case.id, how)
+ANALYSIS_COLUMNS = ("text_norm", "relevance", "relevant", "sentiment", "sentiment_label", "topic",
+                    "severity", "fingerprint", "model_version", "analysis_error", "processed_at",
+                    "case_id")
 
 
 def _imported(comment: Comment) -> bool:
@@ -218,21 +277,16 @@ def _imported(comment: Comment) -> bool:
 
 
 def _open_own_case(session: Session, comment: Comment, result: Analysis,
-                   departments: dict[str, Department], now: datetime, tz: str) -> None:
+                   departments: dict[str, Department], now: datetime, tz: str,
+                   calendar: WorkCalendar | None) -> Case:
     """An imported hotline or mailbox row is a request addressed to the bureau: it becomes a
     case of its own whatever the relevance score (kept on the comment), and two tickets of
     the same text are two requests, each owed its answer (docs/figures.md)."""
-    if comment.case_id is not None:  # processed again after an edit of its text
-        return
     own = hashlib.sha256(f"{result.fingerprint}:{comment.source_id}:{comment.external_id}".encode())
     result.fingerprint = own.hexdigest()
     department = departments.get(result.department) if result.department else None
-    case = workflow.open_case(session, comment, result, department, request_type=comment.request_type,
-                              now=now, tz=tz)
-    session.add_all(CaseSignature(case_id=case.id, key=key) for key in result.lsh_keys)
-    comment.case = case
-    log.info("case %d opened from imported row %s (comment %d, source %d)", case.id, comment.external_id,
-             comment.id, comment.source_id)
+    return workflow.open_case(session, comment, result, department, request_type=comment.request_type,
+                              now=now, tz=tz, calendar=calendar)
 
 
 def unprocessed_ids(session: Session, limit: int = 10_000,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import ARRAY, Engine, Table, bindparam, create_engine, event, func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -75,6 +75,33 @@ def session_scope(url: str) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[dict], *, on_conflict=None) -> None:
+    """INSERT many rows of plain values in one statement. On PostgreSQL one array per column
+    (`SELECT unnest(...), unnest(...)`): two parameters whatever the number of rows, so the
+    statement is neither rendered nor parsed per row; elsewhere an executemany.
+    `on_conflict(statement)` may add an ON CONFLICT clause (the dialect's `insert`)."""
+    if not rows:
+        return
+    if is_postgresql(session):
+        from sqlalchemy.dialects.postgresql import insert
+
+        names = list(rows[0])
+        arrays = select(*[func.unnest(bindparam(f"rows_{name}", [row[name] for row in rows],
+                                                type_=ARRAY(table.c[name].type)))
+                          for name in names])
+        statement = insert(table).from_select(names, arrays)
+        session.connection().execute(on_conflict(statement) if on_conflict else statement)
+        return
+    from sqlalchemy.dialects.sqlite import insert
+
+    statement = insert(table)
+    session.connection().execute(on_conflict(statement) if on_conflict else statement, list(rows))
 
 
 def check_reachable(url: str) -> None:

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from huiying.db import insert_rows
 from huiying.models import UNCOUNTED_TERMS, Comment, TermDay, TermDayTotal
 
 log = logging.getLogger(__name__)
@@ -107,20 +108,16 @@ def _count(session: Session, ids: Sequence[int], tz: str, segment: bool) -> int:
 
 
 def _add(session: Session, table: type[TermDay] | type[TermDayTotal], rows: list[dict]) -> None:
-    """docs += n for each row, inserting the missing ones: one upsert statement, executed for
-    all rows at once (executemany). Rows in key order, so concurrent transactions lock them in
-    the same order and cannot deadlock on them."""
-    if not rows:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=[column.name for column in table.__table__.primary_key],
-        set_={"docs": table.docs + statement.excluded.docs})
-    session.connection().execute(statement, rows)  # Core: the ORM's bulk path costs more than the rows
+    """docs += n for each row, inserting the missing ones: one upsert statement for all rows.
+    Rows in key order, so concurrent transactions lock them in the same order and cannot
+    deadlock on them."""
+
+    def add_docs(statement):
+        return statement.on_conflict_do_update(
+            index_elements=[column.name for column in table.__table__.primary_key],
+            set_={"docs": table.docs + statement.excluded.docs})
+
+    insert_rows(session, table.__table__, rows, on_conflict=add_docs)
 
 
 def count_uncounted(session: Session, tz: str, limit: int = SWEEP_BATCH) -> int:

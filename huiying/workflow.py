@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from analysis.rules import escalate_for_heat
@@ -660,11 +661,12 @@ def start_waiting_clock(session: Session, case: Case, calendar: WorkCalendar, tz
     return True
 
 
-def clock_due(case: Case, calendar: WorkCalendar, tz: str = DEFAULT_TIMEZONE) -> datetime | None:
+def clock_due(case: Case, calendar: WorkCalendar | None, tz: str = DEFAULT_TIMEZONE) -> datetime | None:
     """The due time of the case's own clock, from when the public wrote (`first_seen_at`):
     statutory working days for a typed hotline/mailbox request, 舆情 hours by severity
     otherwise; a 依申请公开 request's legal due time (None while it waits for a correction).
-    Raises CalendarMissing when the calendar does not cover the days needed."""
+    Raises CalendarMissing when the calendar does not cover the days needed (`calendar` may be
+    None for a 舆情 clock, which counts hours)."""
     if case.disclosure is not None:
         return disclosure.legal_due(case.disclosure, calendar, tz)
     if case.request_type:
@@ -673,11 +675,15 @@ def clock_due(case: Case, calendar: WorkCalendar, tz: str = DEFAULT_TIMEZONE) ->
     return due_after_hours(case.first_seen_at, RESPONSE_HOURS[Severity(case.severity)])
 
 
-def _start_clock(session: Session, case: Case, now: datetime, tz: str) -> None:
+def _start_clock(session: Session, case: Case, now: datetime, tz: str,
+                 calendar: WorkCalendar | None = None) -> None:
     """Set the due time from the case's clock; without a calendar for the year the case is
-    visibly without one (an event says why) until the calendar knows the year."""
+    visibly without one (an event says why) until the calendar knows the year. `calendar`:
+    one a batch read once (None: read it here, and only for a clock counting working days)."""
+    if calendar is None and (case.request_type or case.disclosure is not None):
+        calendar = work_calendar(session)
     try:
-        _set_due_at(case, clock_due(case, work_calendar(session), tz))
+        _set_due_at(case, clock_due(case, calendar, tz))
     except CalendarMissing as exc:
         _set_due_at(case, None)  # a request's extension or correction: not the old due time either
         days = STATUTORY_WORKING_DAYS.get(case.request_type or "", OTHER_REQUEST_WORKING_DAYS)
@@ -713,11 +719,14 @@ def _add_heat(session: Session, case: Case, amount: int, now: datetime) -> None:
 
 def open_case(session: Session, comment: Comment, result: Analysis, department: Department | None, *,
               request_type: str | None = None, now: datetime | None = None,
-              tz: str = DEFAULT_TIMEZONE) -> Case:
+              tz: str = DEFAULT_TIMEZONE, calendar: WorkCalendar | None = None) -> Case:
     """A new case from `comment` and its analysis: created, then routed to `department` or
     left for triage; its clock starts when the public wrote. A comment that already carries
     an official reply (a board's answer, an imported row's 答复) opens as already replied.
-    `request_type`: the working-day clock of a hotline/mailbox request (None: 舆情 hours)."""
+    `request_type`: the working-day clock of a hotline/mailbox request (None: 舆情 hours).
+
+    Nothing is flushed: a batch opens its cases and their events in memory and inserts them
+    together (the case has no id until then)."""
     now = now or utcnow()
     case = Case(
         title=(comment.title or result.text_norm[:60])[:300],
@@ -737,12 +746,13 @@ def open_case(session: Session, comment: Comment, result: Analysis, department: 
         created_at=now,
     )
     session.add(case)
-    session.flush()
+    comment.case = case
     _system(session, case, SystemAction.CREATE, now=now, to_status=S.TRIAGE,
             note=f"由留言 #{comment.id} 生成", data={"comment_id": comment.id})
-    _start_clock(session, case, now, tz)
+    _start_clock(session, case, now, tz, calendar)
     if department is not None:
-        auto_assign(session, case, department, confidence=result.route_confidence, now=now, tz=tz)
+        auto_assign(session, case, department, confidence=result.route_confidence, now=now, tz=tz,
+                    calendar=calendar)
     else:
         triage(session, case, result.suggestions, now=now)
     if comment.official_reply or comment.replied_at:
@@ -752,7 +762,8 @@ def open_case(session: Session, comment: Comment, result: Analysis, department: 
 
 def auto_assign(session: Session, case: Case, department: Department, *, confidence: float,
                 note: str = "按分办规则派至{department}", reason: str | None = None,
-                now: datetime | None = None, tz: str = DEFAULT_TIMEZONE) -> CaseEvent:
+                now: datetime | None = None, tz: str = DEFAULT_TIMEZONE,
+                calendar: WorkCalendar | None = None) -> CaseEvent:
     """The routing table or the trained router sends a case waiting for triage to `department`."""
     now = now or utcnow()
     before = case.status
@@ -762,7 +773,7 @@ def auto_assign(session: Session, case: Case, department: Department, *, confide
                     data={"department": department.name, "confidence": confidence,
                           **({"reason": reason} if reason else {})})
     if case.due_at is None:
-        _start_clock(session, case, now, tz)
+        _start_clock(session, case, now, tz, calendar)
     return event
 
 
@@ -832,17 +843,57 @@ def source_reply_later(session: Session, case: Case, comment: Comment, *,
     return event
 
 
-def add_comment(session: Session, case: Case, comment: Comment, how: str, *,
-                now: datetime | None = None) -> CaseEvent:
-    """A repost or near-duplicate joins the case: its heat grows (in SQL, so two workers both
-    count), and a fast-growing case is escalated."""
+def add_comments(session: Session, joins: Sequence[tuple[Case, Comment, str]], *,
+                 now: datetime | None = None) -> None:
+    """Reposts, near-duplicates and forum floors join their cases, `joins` being (case,
+    comment, how) in the batch's order: an event each; each case's heat grows by its new
+    comments in one SQL increment (two workers folding into a case at once both count), and a
+    case whose comments came fast is escalated.
+
+    Set-based: one flush, one heat update for all the cases, one read of the comments that
+    count towards their heat."""
+    if not joins:
+        return
     now = now or utcnow()
-    comment.case = case
-    event = _system(session, case, SystemAction.MERGE_COMMENT, now=now, note=f"{how}：留言 #{comment.id}",
-                    data={"comment_id": comment.id})
-    _add_heat(session, case, 1, now)
-    escalate(session, case, comment.published_at or now, now=now)
-    return event
+    joined: dict[Case, list[Comment]] = {}
+    for case, comment, how in joins:
+        comment.case = case
+        _system(session, case, SystemAction.MERGE_COMMENT, now=now, note=f"{how}：留言 #{comment.id}",
+                data={"comment_id": comment.id})
+        joined.setdefault(case, []).append(comment)
+    session.flush()  # the batch's new cases get their ids, its comments their case
+    table = Case.__table__
+    session.connection().execute(
+        update(table).where(table.c.id == bindparam("case_id"))
+        .values(heat=table.c.heat + bindparam("joined"), updated_at=now),
+        [{"case_id": case.id, "joined": len(comments)} for case, comments in
+         sorted(joined.items(), key=lambda item: item[0].id)])
+    for case in joined:
+        session.expire(case, ["heat", "updated_at"])
+    _escalate_joined(session, joined, now)
+
+
+def _escalate_joined(session: Session, joined: dict[Case, list[Comment]], now: datetime) -> None:
+    """After each joining comment, as if one at a time: the comments of its case written in
+    the 24 hours before it (those already in the case, then the batch's in order) may raise
+    the severity."""
+    ids = {comment.id for comments in joined.values() for comment in comments}
+    written = {comment.id: comment.published_at or now for comments in joined.values()
+               for comment in comments}
+    since = min(written.values()) - timedelta(hours=24)
+    earlier: dict[int, list[datetime]] = {}
+    for case_id, comment_id, at in session.execute(
+            select(Comment.case_id, Comment.id, _written())
+            .where(Comment.case_id.in_([case.id for case in joined]), _written() > since)):
+        if comment_id not in ids:
+            earlier.setdefault(case_id, []).append(at)
+    for case, comments in joined.items():
+        times = earlier.get(case.id, [])
+        for comment in comments:
+            times.append(comment.published_at or comment.fetched_at)
+            moment = written[comment.id]
+            recent = sum(1 for at in times if moment - timedelta(hours=24) < at <= moment)
+            escalate(session, case, moment, recent, now=now)
 
 
 def _written():
@@ -850,13 +901,11 @@ def _written():
     return func.coalesce(Comment.published_at, Comment.fetched_at)
 
 
-def escalate(session: Session, case: Case, written: datetime, *, now: datetime | None = None) -> None:
-    """Raise the severity when many comments were written within the 24 hours before
+def escalate(session: Session, case: Case, written: datetime, recent: int, *,
+             now: datetime | None = None) -> None:
+    """Raise the severity when `recent` comments were written within the 24 hours before
     `written` (the newest one's time); a faster clock applies from then if it ends sooner."""
     now = now or utcnow()
-    session.flush()
-    recent = session.scalar(select(func.count(Comment.id)).where(
-        Comment.case_id == case.id, _written() > written - timedelta(hours=24), _written() <= written))
     level, reasons = escalate_for_heat(case.severity, list(case.severity_reasons), recent)
     if level == case.severity:
         return

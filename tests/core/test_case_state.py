@@ -53,9 +53,9 @@ def test_heat_is_counted_in_sql_by_two_sessions_at_once(database):
     with session_scope(database) as first, session_scope(database) as second:
         a, b = first.scalar(select(Case)), second.scalar(select(Case))
         assert a.heat == b.heat == 1  # both sessions read 1
-        workflow.add_comment(second, b, second.get(Comment, ids[2]), "相同诉求")
+        workflow.add_comments(second, [(b, second.get(Comment, ids[2]), "相同诉求")])
         second.commit()
-        workflow.add_comment(first, a, first.get(Comment, ids[1]), "相同诉求")
+        workflow.add_comments(first, [(a, first.get(Comment, ids[1]), "相同诉求")])
     with session_scope(database) as session:
         assert session.scalar(select(Case)).heat == 3  # not 2: no read-then-write
 

@@ -1,0 +1,111 @@
+"""A processing batch folds its comments into cases from what it read once: cases it opened a
+moment ago included, in a bounded number of statements, and without two cases of one text when
+two workers meet the same new text at once."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import event, func, select
+
+from crawler.demo import load_posts
+from huiying.cases import process_comments
+from huiying.db import engine_for, session_scope
+from huiying.models import Case, CaseEvent, Comment
+from tests.core.conftest import add_comments
+
+PLAYGROUND = ("城关二小操场塑胶跑道气味刺鼻", "城关二小新铺的塑胶跑道气味很刺鼻，孩子上完体育课头晕，"
+              "家长担心跑道材料不合格，请教育局尽快检测并公布结果。")
+# The same complaint in other words at its end: no repost word for word, a near-duplicate.
+PLAYGROUND_AGAIN = (PLAYGROUND[0],
+                    PLAYGROUND[1].replace("请教育局尽快检测并公布结果。", "希望有关部门马上来查一查。"))
+
+
+def test_a_near_duplicate_joins_the_case_opened_earlier_in_its_batch(any_database):
+    ids = add_comments(any_database, PLAYGROUND, PLAYGROUND_AGAIN)
+    with session_scope(any_database) as session:
+        assert process_comments(session, ids) == 2
+        case = session.scalar(select(Case))
+        assert session.scalar(select(func.count(Case.id))) == 1
+        assert case.heat == 2
+        assert [c.id for c in case.comments] == ids
+        joined = session.scalar(select(CaseEvent).where(CaseEvent.action == "merge_comment"))
+        assert joined.note == f"近似重复：留言 #{ids[1]}"
+
+
+def test_a_near_duplicate_in_a_later_batch_joins_by_the_stored_signatures(any_database):
+    first = add_comments(any_database, PLAYGROUND)
+    with session_scope(any_database) as session:
+        process_comments(session, first)
+    later = add_comments(any_database, PLAYGROUND_AGAIN)
+    with session_scope(any_database) as session:
+        process_comments(session, later)
+        assert session.scalar(select(func.count(Case.id))) == 1
+        assert session.scalar(select(Case)).heat == 2
+
+
+def demo_posts(count: int) -> list[tuple[str, str]]:
+    """Distinct real requests of the demo board (no two near-duplicates of each other)."""
+    posts, _ = load_posts()
+    return [(post["title"], post["body"]) for post in posts[:count]]
+
+
+def test_a_batch_costs_a_few_statements_not_some_per_comment(any_database):
+    """The statement count of a 100-comment batch (reposts, near-duplicates and new cases):
+    set-based folding issues about twenty on PostgreSQL, whatever the batch's size; folding one
+    comment at a time issued some 20 per comment (about 2,000 here). Counted, not timed."""
+    posts = demo_posts(50)
+    ids = add_comments(any_database, *posts, *[("转发：" + title, body) for title, body in posts])
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    engine = engine_for(any_database)
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with session_scope(any_database) as session:
+            assert process_comments(session, ids) == 100
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    with session_scope(any_database) as session:
+        in_cases = session.scalar(select(func.count(Comment.id)).where(Comment.case_id.is_not(None)))
+        heat = session.scalar(select(func.sum(Case.heat)))
+        assert in_cases == heat and in_cases > 60  # the relevant posts and their reposts
+        assert session.scalar(select(func.max(Case.heat))) >= 2
+    reads = [statement for statement in statements if statement.lstrip().startswith("SELECT")]
+    assert len(reads) <= 15, "\n".join(reads)  # none per comment
+    if any_database.startswith("postgresql"):
+        # The inserts too are one statement per table (SQLite's driver inserts the ORM's new
+        # objects one row at a time; in process, each costs microseconds).
+        assert len(statements) <= 40, "\n".join(statements)
+
+
+@pytest.mark.parametrize("any_database", ["postgresql"], indirect=True)
+def test_two_workers_meeting_the_same_new_texts_open_one_case_each(any_database):
+    stories = demo_posts(20)
+    ids = add_comments(any_database, *stories, *[("转发：" + title, body) for title, body in stories])
+    batches = [ids[:20], ids[20:]]  # each batch has every story: both open or join the same cases
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def work(batch: list[int]) -> None:
+        try:
+            start.wait()
+            with session_scope(any_database) as session:
+                process_comments(session, batch)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(batch,)) for batch in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    with session_scope(any_database) as session:
+        heats = session.scalars(select(Case.heat)).all()
+        in_cases = session.scalar(select(func.count(Comment.id)).where(Comment.case_id.is_not(None)))
+        # A case opened twice would leave two of heat 1 (the story alone, its repost alone).
+        assert len(heats) > 10 and min(heats) == 2 and sum(heats) == in_cases
