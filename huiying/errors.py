@@ -21,3 +21,14 @@ class ChangeRefused(InputError):
         super().__init__(message)
         self.code = code
         self.params = params
+
+
+class ImportStopped(HuiyingError):
+    """An import that failed part-way (the database went away, a line could not be read …).
+    The batches committed before stay stored: `stored` good rows of the file, `last_line` the
+    line of the last of them; importing the same file again is safe."""
+
+    def __init__(self, message: str, stored: int, last_line: int | None) -> None:
+        super().__init__(message)
+        self.stored = stored
+        self.last_line = last_line

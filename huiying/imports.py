@@ -1,16 +1,17 @@
 """`huiying import`: hotline (12345) and mailbox (信箱) exports, stored like crawled comments.
 
 Reading (xlsx or CSV in UTF-8 or GBK), recognising the Chinese column headers, checking each
-row and storing the good ones through huiying.store, in one transaction. A bad row is never
-dropped silently: it is reported with its line number and written to FILE.rejects.csv.
-See docs/import.md.
+row and storing the good ones through huiying.store, BATCH rows per transaction, each batch's
+ids handed over for processing once it is committed. A bad row is never dropped silently: it
+is reported with its line number and written to FILE.rejects.csv. See docs/import.md.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,12 +20,14 @@ from zoneinfo import ZoneInfo
 
 import yaml
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from huiying.errors import InputError
+from huiying.errors import ImportStopped, InputError
 from huiying.models import Source, utcnow
+from huiying.queue import BATCH  # a committed batch's ids are one process_comments message
 from huiying.sources import IMPORT_KIND, NAME
-from huiying.store import CommentData, find_comment, parse_time, plan, upsert_comment
+from huiying.store import CommentData, find_comment, parse_time, plan, upsert_comments
 
 KINDS = {"hotline": "12345 热线", "mailbox": "信箱"}
 
@@ -326,9 +329,17 @@ def rejects_path(path: Path) -> Path:
 
 def import_file(session: Session, path: Path, *, kind: str = "hotline", source: str | None = None,
                 mapping: dict[str, str] | None = None, sheet: str | None = None,
-                dry_run: bool = False, tz: str = "Asia/Shanghai") -> ImportResult:
-    """Store the good rows of `path` (not committed) and write the rejects file; with `dry_run`
-    nothing is stored or written and the result says what would happen."""
+                dry_run: bool = False, tz: str = "Asia/Shanghai",
+                on_batch: Callable[[list[int]], object] | None = None) -> ImportResult:
+    """Store the good rows of `path` and write the rejects file; with `dry_run` nothing is
+    stored or written and the result says what would happen.
+
+    The good rows are stored BATCH at a time (huiying.store.upsert_comments), each batch
+    committed on its own; then `on_batch` gets the ids of that batch that need processing (the
+    CLI enqueues them), so workers start on the first batch while the rest is read. Only
+    committed ids are handed over. A failure part-way (the database goes away, a line cannot be
+    read) raises ImportStopped saying how many rows are stored: the batches before it stay, the
+    rejects met so far are written, and importing the file again is safe (upserts)."""
     if kind not in KINDS:
         raise InputError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}.")
     source_name = source or kind
@@ -342,6 +353,39 @@ def import_file(session: Session, path: Path, *, kind: str = "hotline", source: 
         columns={k: header[i] for k, i in columns.items() if k != "phone"},
         ignored_columns=[h for i, h in enumerate(header) if h and i not in columns.values()],
         dropped_columns=[header[columns["phone"]]] if "phone" in columns else [])
+    good = _good_rows(rows, columns, result, tz)
+    if dry_run:
+        for _, data in good:
+            outcome = plan(find_comment(session, row.id, data.external_id) if row else None, data)
+            setattr(result, outcome, getattr(result, outcome) + 1)
+        if result.rejects:
+            result.rejects_file = str(rejects_path(path))  # where a real run would write them
+        return result
+    progress = _Progress()
+    try:
+        batch: list[tuple[int, CommentData]] = []
+        for line, data in good:
+            batch.append((line, data))
+            if len(batch) == BATCH:
+                _store(session, row.id, batch, result, progress, on_batch)
+                batch = []
+        # The last batch; with no good row at all, this commits the new source alone.
+        _store(session, row.id, batch, result, progress, on_batch)
+    except (Exception, KeyboardInterrupt) as exc:
+        with suppress(Exception):  # the connection may be gone; it is being reported
+            session.rollback()
+        with suppress(OSError):
+            result.rejects_file = write_rejects(path, header, result.rejects)
+        raise _stopped(path, exc, progress, result) from exc
+    result.rejects_file = write_rejects(path, header, result.rejects)
+    return result
+
+
+def _good_rows(rows: Iterator[Row], columns: dict[str, int], result: ImportResult,
+               tz: str) -> Iterator[tuple[int, CommentData]]:
+    """(line, comment) of each good row; a bad one goes to `result.rejects` with its reason.
+    An external id already on an earlier good row of the file is a reject (`seen`), so a
+    batch never holds one twice."""
     seen: dict[str, int] = {}
     now = utcnow()
     for line, cells, texts in counted_rows(rows, result):
@@ -367,26 +411,75 @@ def import_file(session: Session, path: Path, *, kind: str = "hotline", source: 
             result.rejects.append(Reject(line, reason + "。", texts, external_id))
             continue
         seen[external_id] = line
-        data = CommentData(external_id=external_id, title=cell("title"), body=cell("body"),
-                           author=cell("author") or None, published_at=times["received_at"],
-                           request_type=request_type(cell("request_type")),
-                           reply=cell("reply") or None, replied_at=times["replied_at"],
-                           reply_unit=cell("reply_unit")[:REPLY_UNIT_LENGTH] or None,
-                           closed_at=times["closed_at"])
-        if dry_run:
-            outcome = plan(find_comment(session, row.id, external_id) if row else None, data)
-        else:
-            outcome, comment = upsert_comment(session, row.id, data)
-            # (A row imported before it was answered, now with its answer: upsert_comment
-            # records the answer on its case.)
-            if outcome != "unchanged" and comment.processed_at is None:
-                result.to_process.append(comment.id)
-        setattr(result, outcome, getattr(result, outcome) + 1)
-    if not dry_run:
-        result.rejects_file = write_rejects(path, header, result.rejects)
-    elif result.rejects:
-        result.rejects_file = str(rejects_path(path))  # where a real run would write them
-    return result
+        yield line, CommentData(external_id=external_id, title=cell("title"), body=cell("body"),
+                                author=cell("author") or None, published_at=times["received_at"],
+                                request_type=request_type(cell("request_type")),
+                                reply=cell("reply") or None, replied_at=times["replied_at"],
+                                reply_unit=cell("reply_unit")[:REPLY_UNIT_LENGTH] or None,
+                                closed_at=times["closed_at"])
+
+
+@dataclass
+class _Progress:
+    """What a failed import leaves: the committed good rows, and ids not handed over."""
+
+    stored: int = 0
+    last_line: int | None = None
+    unsent: int = 0  # committed, but `on_batch` failed on them: the periodic sweep sends them
+    handing_over: bool = False
+
+
+def _store(session: Session, source_id: int, batch: list[tuple[int, CommentData]],
+           result: ImportResult, progress: _Progress,
+           on_batch: Callable[[list[int]], object] | None) -> None:
+    """Upsert and commit one batch, then hand its ids that need processing to `on_batch`."""
+    upserted = upsert_comments(session, source_id, [data for _, data in batch])
+    # (A row imported before it was answered, now with its answer: upsert_comments records
+    # the answer on its case, in this transaction.)
+    session.commit()
+    ids = [u.comment_id for u in upserted if u.needs_processing]
+    for u in upserted:
+        setattr(result, u.outcome, getattr(result, u.outcome) + 1)
+    result.to_process.extend(ids)
+    if batch:
+        progress.stored += len(batch)
+        progress.last_line = batch[-1][0]
+    if ids and on_batch is not None:
+        progress.unsent, progress.handing_over = len(ids), True
+        on_batch(ids)  # committed: only now may a worker see them
+        progress.unsent, progress.handing_over = 0, False
+
+
+def _reason(exc: BaseException, progress: _Progress) -> str:
+    first = (str(exc).splitlines() or [""])[0].rstrip(".")
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    if progress.handing_over:
+        return f"the stored rows could not be queued for processing: {first or type(exc).__name__}"
+    if isinstance(exc, InputError):
+        return first
+    if isinstance(exc, DBAPIError):
+        cause = (str(exc.orig).splitlines() or [""])[0] if exc.orig is not None else first
+        return f"the database failed: {cause or type(exc.orig).__name__}"
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def _stopped(path: Path, exc: BaseException, progress: _Progress,
+             result: ImportResult) -> ImportStopped:
+    """The one sentence of an import that stopped part-way."""
+    reason = _reason(exc, progress)
+    rejected = (f"; the {len(result.rejects)} rows rejected so far are in {result.rejects_file}"
+                if result.rejects and result.rejects_file else "")
+    if not progress.stored:
+        message = (f"{path.name}: the import stopped ({reason}) before any row was stored{rejected}; "
+                   "importing the same file again is safe.")
+    else:
+        unsent = (f" (the ids of the last {progress.unsent} are not queued: the periodic sweep "
+                  "queues them)" if progress.unsent else "")
+        message = (f"{path.name}: the import stopped ({reason}) after storing {progress.stored} good "
+                   f"rows, up to line {progress.last_line}{unsent}{rejected}; importing the same file "
+                   "again is safe: stored rows that did not change are skipped.")
+    return ImportStopped(message, progress.stored, progress.last_line)
 
 
 def _source(session: Session, name: str, kind: str, create: bool) -> Source | None:

@@ -42,13 +42,18 @@ def import_command(file: Path, kind: str, source: str | None, mapping: Path | No
         return
     if not dry_run:
         check_broker(settings)
+    enqueued = 0
+
+    def enqueue(ids: list[int]) -> None:
+        # Called after each batch's commit: only now may a worker see its ids.
+        nonlocal enqueued
+        enqueued += enqueue_comments(settings, ids)
+
     with session_scope(settings.database_url) as session:
         result = import_file(session, file, kind=kind, source=source, mapping=columns, sheet=sheet,
-                             dry_run=dry_run, tz=settings.timezone)
+                             dry_run=dry_run, tz=settings.timezone, on_batch=enqueue)
         if dry_run:
             session.rollback()
-    # Committed: only now may a worker see the ids.
-    enqueued = enqueue_comments(settings, result.to_process) if result.to_process else 0
     summary = {**result.summary(), "enqueued": enqueued}
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False))
