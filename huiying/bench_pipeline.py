@@ -124,7 +124,7 @@ def _pipeline(env: dict[str, str], url: str, count: int, log: Path) -> dict:
     from huiying.notify import scan
     from huiying.queue import BATCH, enqueue_comments
     from huiying.settings import load
-    from huiying.store import CommentData, upsert_comment
+    from huiying.store import CommentData, upsert_comments
 
     os.environ.update(env)
     settings = load()
@@ -139,12 +139,10 @@ def _pipeline(env: dict[str, str], url: str, count: int, log: Path) -> dict:
         start = time.perf_counter()
         for first in range(0, count, BATCH):
             with session_scope(url) as session:
-                ids = []
-                for n, (title, body) in enumerate(texts[first:first + BATCH], first):
-                    _, comment = upsert_comment(session, source_id, CommentData(
-                        external_id=str(n), title=title, body=body))
-                    ids.append(comment.id)
-            enqueue_comments(settings, ids)
+                batch = upsert_comments(session, source_id, [
+                    CommentData(external_id=str(n), title=title, body=body)
+                    for n, (title, body) in enumerate(texts[first:first + BATCH], first)])
+            enqueue_comments(settings, [row.comment_id for row in batch if row.needs_processing])
         stored = time.perf_counter()
 
         def processed() -> bool:

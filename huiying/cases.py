@@ -104,32 +104,35 @@ def _process(session: Session, ids: Sequence[int], *, engine: str, router, relev
     joins: list[tuple[Case, Comment, str]] = []
     opened: list[tuple[Case, Comment]] = []
     keys = {comment.id: result.lsh_keys for comment, result in zip(comments, results, strict=True)}
-    for comment, result in zip(comments, results, strict=True):
-        _store_analysis(comment, result, now)
-        if result.error or comment.case_id is not None:
-            # (One already in a case, processed again after an edit of its text, stays there:
-            # joining again would count it twice in the case's heat.)
-            continue
-        thread = known.thread_case(comment)
-        if _imported(comment):
-            case = _open_own_case(session, comment, result, departments, now, tz, calendar)
-            known.add(case, result)
-            opened.append((case, comment))
-        elif thread is not None:
-            # A forum floor joins its thread's case, whatever its own relevance: it is the
-            # thread's discussion (a later floor is heat on the same concern, not a new case).
-            joins.append((workflow.carried_on_by(session, thread), comment, "跟帖"))
-        elif result.relevant:
-            case, how = known.case_for(result)
-            case = workflow.carried_on_by(session, case)
-            if case is not None:
-                joins.append((case, comment, how))
+    # No flush until every change is made: the cases the batch changes are then written in one
+    # sweep in id order (see _known_cases).
+    with session.no_autoflush:
+        for comment, result in zip(comments, results, strict=True):
+            _store_analysis(comment, result, now)
+            if result.error or comment.case_id is not None:
+                # (One already in a case, processed again after an edit of its text, stays there:
+                # joining again would count it twice in the case's heat.)
                 continue
-            department = departments.get(result.department) if result.department else None
-            # A crawled comment: the 舆情 clock in hours (imports open their own cases).
-            case = workflow.open_case(session, comment, result, department, now=now, tz=tz)
-            known.add(case, result)
-            opened.append((case, comment))
+            thread = known.thread_case(comment)
+            if _imported(comment):
+                case = _open_own_case(session, comment, result, departments, now, tz, calendar)
+                known.add(case, result)
+                opened.append((case, comment))
+            elif thread is not None:
+                # A forum floor joins its thread's case, whatever its own relevance: it is the
+                # thread's discussion (a later floor is heat on the same concern, not a new case).
+                joins.append((workflow.carried_on_by(session, thread), comment, "跟帖"))
+            elif result.relevant:
+                case, how = known.case_for(result)
+                case = workflow.carried_on_by(session, case)
+                if case is not None:
+                    joins.append((case, comment, how))
+                    continue
+                department = departments.get(result.department) if result.department else None
+                # A crawled comment: the 舆情 clock in hours (imports open their own cases).
+                case = workflow.open_case(session, comment, result, department, now=now, tz=tz)
+                known.add(case, result)
+                opened.append((case, comment))
     workflow.add_comments(session, joins, now=now)
     session.flush()
     # The new cases' near-duplicate signatures: plain rows in one statement, no objects.
@@ -196,15 +199,14 @@ class _KnownCases:
 
 
 def _known_cases(session: Session, comments: list[Comment], results: list[Analysis]) -> _KnownCases:
-    """Read, and on PostgreSQL lock, the existing cases this batch may join — in one statement,
-    in id order, before touching any.
+    """Read the existing cases this batch may join, in one statement.
 
-    Two workers folding reposts of the same posts would otherwise lock those cases in the
-    order of their own batches — one waits for the other's case while holding the case the
-    other waits for, a deadlock that PostgreSQL breaks by failing one batch (retried, slowly).
-    The fingerprints of the texts the batch may open a case for are locked first (advisory
-    locks, in order): of two workers opening a case of the same new text, the second waits,
-    then finds the first one's case and joins it.
+    Not locked: two workers folding into the same cases do not wait for each other. Heat is an
+    SQL increment, and every case a batch changes is written in one flush, in id order (the
+    ORM's order), before any other row it locks — two batches lock shared cases in the same
+    order and cannot deadlock on them. The fingerprints of the texts the batch may open a case
+    for are locked first (advisory locks, in order): of two workers opening a case of the same
+    new text, the second waits, then finds the first one's case here and joins it.
     """
     known = _KnownCases(posts={(c.source_id, c.external_id): c for c in comments})
     joining = [result for comment, result in zip(comments, results, strict=True)
@@ -225,11 +227,8 @@ def _known_cases(session: Session, comments: list[Comment], results: list[Analys
     known.threads = _thread_cases(session, comments)
     ids = {case_id for case_id, _ in signatures} | {i for i in known.threads.values() if i is not None}
     if fingerprints or ids:
-        query = (select(Case).where(Case.fingerprint.in_(fingerprints) | Case.id.in_(ids))
-                 .order_by(Case.id))
-        if is_postgresql(session):
-            query = query.with_for_update()
-        known.by_id = {case.id: case for case in session.scalars(query)}
+        known.by_id = {case.id: case for case in session.scalars(
+            select(Case).where(Case.fingerprint.in_(fingerprints) | Case.id.in_(ids)).order_by(Case.id))}
     keys_of: dict[int, list[int]] = {}
     for case_id, key in signatures:
         keys_of.setdefault(case_id, []).append(key)

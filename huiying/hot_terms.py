@@ -82,6 +82,7 @@ def _count(session: Session, ids: Sequence[int], tz: str, segment: bool) -> int:
     terms: Counter[tuple[date, str]] = Counter()
     totals: Counter[date] = Counter()
     now_counted = 0
+    segmented: dict[str, list[str]] = {}
     for comment in locked:
         if comment.terms_day is not None:
             for term in comment.terms or ():
@@ -93,7 +94,11 @@ def _count(session: Session, ids: Sequence[int], tz: str, segment: bool) -> int:
                 comment.terms = None
             continue
         if segment:
-            comment.terms = terms_of(text_of(comment))
+            # Reposts word for word are segmented once (jieba is most of a comment's cost).
+            text = text_of(comment)
+            if text not in segmented:
+                segmented[text] = terms_of(text)
+            comment.terms = list(segmented[text])
         elif comment.terms is None:
             continue  # the sweep segments it
         day = day_of(comment, zone)
