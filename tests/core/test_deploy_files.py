@@ -61,7 +61,7 @@ def test_the_settings_it_names_are_known_and_the_services_wait_for_the_schema():
         assert environment["HUIYING_BROKER_URL"] == "redis://redis:6379/0"
     # The dashboard listens inside its container, published on the host's loopback only.
     web = services()["web"]
-    assert web["environment"]["HUIYING_WEB_HOST"] == "0.0.0.0"
+    assert web["environment"]["HUIYING_WEB_HOST"] == "0.0.0.0"  # noqa: S104 - inside the container
     assert web["ports"] == ["127.0.0.1:8080:8080"]
 
 
