@@ -22,7 +22,7 @@ URL = "postgresql+psycopg://postgres@127.0.0.1:5432/huiying_research_processing"
 
 def main(count: int, url: str) -> None:
     os.environ.update(HUIYING_DATABASE_URL=url, HUIYING_DATA_DIR=tempfile.mkdtemp(),
-                      HUIYING_ADMIN_PASSWORD="research-admin-password")
+                      HUIYING_ADMIN_PASSWORD="research-admin-password")  # noqa: S106 - a throwaway database
     from huiying.bench_pipeline import _recreate, _texts
 
     _recreate(url)
@@ -68,7 +68,8 @@ def main(count: int, url: str) -> None:
             process_comments(session, ids[first:first + 100])
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     print(f"process_comments: {count / wall:.1f} comments/s, {cpu / count * 1000:.2f} ms CPU per comment "
-          f"in this process, {sum(calls.values())} statements ({sum(seconds.values()):.1f} s of {wall:.1f} s)")
+          f"in this process, {sum(calls.values())} statements "
+          f"({sum(seconds.values()):.1f} s of {wall:.1f} s)")
     for kind, spent in seconds.most_common(8):
         print(f"  {spent:6.2f} s {calls[kind]:5d}× {kind}")
 
