@@ -116,7 +116,7 @@ def _process(session: Session, ids: Sequence[int], *, engine: str, router, relev
             thread = known.thread_case(comment)
             if _imported(comment):
                 case = _open_own_case(session, comment, result, departments, now, tz, calendar)
-                known.add(case, result)
+                known.add(case, result.lsh_keys)
                 opened.append((case, comment))
             elif thread is not None:
                 # A forum floor joins its thread's case, whatever its own relevance: it is the
@@ -131,7 +131,7 @@ def _process(session: Session, ids: Sequence[int], *, engine: str, router, relev
                 department = departments.get(result.department) if result.department else None
                 # A crawled comment: the 舆情 clock in hours (imports open their own cases).
                 case = workflow.open_case(session, comment, result, department, now=now, tz=tz)
-                known.add(case, result)
+                known.add(case, result.lsh_keys)
                 opened.append((case, comment))
     workflow.add_comments(session, joins, now=now)
     session.flush()
@@ -166,9 +166,10 @@ class _KnownCases:
     posts: dict[tuple[int, str], Comment] = field(default_factory=dict)
     shingles: dict[Case, set[str]] = field(default_factory=dict)  # of a case's text, made once
 
-    def add(self, case: Case, result: Analysis, keys: Sequence[int] | None = None) -> None:
+    def add(self, case: Case, keys: Sequence[int]) -> None:
+        """A case the batch may fold into, with its signature keys."""
         self.by_fingerprint.setdefault(case.fingerprint, case)
-        for key in result.lsh_keys if keys is None else keys:
+        for key in keys:
             self.by_key.setdefault(key, []).append(case)
 
     def case_for(self, result: Analysis) -> tuple[Case | None, str]:
@@ -233,7 +234,7 @@ def _known_cases(session: Session, comments: list[Comment], results: list[Analys
     for case_id, key in signatures:
         keys_of.setdefault(case_id, []).append(key)
     for case in known.by_id.values():
-        known.add(case, Analysis(), keys_of.get(case.id, []))
+        known.add(case, keys_of.get(case.id, []))
     return known
 
 
