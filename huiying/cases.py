@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import count
 
 from sqlalchemy import ARRAY, BigInteger, any_, bindparam, select, text, tuple_
 from sqlalchemy.exc import IntegrityError
@@ -63,12 +64,15 @@ def enabled_topics(session: Session) -> dict[str, tuple[list[str], list[str]]] |
     return {name: (list(strong), list(weak)) for name, strong, weak, enabled in rows if enabled}
 
 
+RETRIES_ON_CONFLICT = 3
+
+
 def process_comments(session: Session, ids: Sequence[int], *, engine: str = "default",
                      router=None, relevance=None, tz: str = DEFAULT_TIMEZONE) -> int:
     """Analyse the still-unprocessed comments among `ids`; return how many were processed.
     `router` and `relevance`: the installation's own models (None: none / the shipped one);
     `tz`: the installation's time zone (HUIYING_TIMEZONE), where working days are counted."""
-    for attempt in range(RETRIES_ON_CONFLICT + 1):
+    for attempt in count():
         try:
             return _process(session, ids, engine=engine, router=router, relevance=relevance, tz=tz)
         except IntegrityError:
@@ -79,10 +83,6 @@ def process_comments(session: Session, ids: Sequence[int], *, engine: str = "def
             if attempt == RETRIES_ON_CONFLICT:
                 raise
             log.info("processing batch met a case opened meanwhile; processing it again")
-    raise AssertionError("unreachable")
-
-
-RETRIES_ON_CONFLICT = 3
 
 
 def _process(session: Session, ids: Sequence[int], *, engine: str, router, relevance, tz: str) -> int:
