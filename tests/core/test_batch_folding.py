@@ -83,7 +83,7 @@ def test_a_batch_costs_a_few_statements_not_some_per_comment(any_database):
         assert len(statements) <= 40, "\n".join(statements)
 
 
-@pytest.mark.skipif(not PG_URL, reason="PostgreSQL's row locks: needs HUIYING_TEST_DATABASE_URL (make test sets it)")
+@pytest.mark.skipif(not PG_URL, reason="needs HUIYING_TEST_DATABASE_URL (make test sets it)")
 @pytest.mark.parametrize("any_database", ["postgresql"], indirect=True)
 def test_two_workers_meeting_the_same_new_texts_open_one_case_each(any_database):
     stories = demo_posts(20)
