@@ -340,11 +340,17 @@ def worker(concurrency: int, queue_names: str) -> None:
 
 @cli.command()
 def scheduler() -> None:
-    """Run the one periodic scheduler (celery beat). Run exactly one per installation."""
+    """Run the one periodic scheduler (celery beat). A second one stands by until the first stops."""
     from huiying.queue import check_broker
+    from huiying.scheduler_lock import SchedulerLock
 
     settings = _settings()
     check_broker(settings)
+    # Exactly one beat per installation, however many hosts start one (huiying/scheduler_lock.py).
+    lock = SchedulerLock(settings.database_url, settings.data_dir)
+    lock.wait()
+    lock.watch()
+    logging.getLogger("huiying.scheduler").info("scheduler lock taken; starting celery beat")
     from worker.app import app
 
     app.start(["beat", f"--loglevel={settings.log_level}", "--scheduler=worker.beat:HeartbeatScheduler",
