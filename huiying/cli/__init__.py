@@ -347,6 +347,7 @@ def scheduler() -> None:
     settings = _settings()
     check_broker(settings)
     # Exactly one beat per installation, however many hosts start one (huiying/scheduler_lock.py).
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule file there
     lock = SchedulerLock(settings.database_url, settings.data_dir)
     lock.wait()
     lock.watch()
