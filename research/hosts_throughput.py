@@ -131,6 +131,7 @@ def main() -> None:
                             text=True).stdout.strip()
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
+    load_at_start = round(os.getloadavg()[0], 2)
     rounds = []
     with tempfile.TemporaryDirectory(prefix="huiying-hosts-") as folder, Network() as network:
         for hosts in (1, 2):
@@ -145,7 +146,7 @@ def main() -> None:
     redis.Redis.from_url(broker(args)).flushdb()
     print(json.dumps({
         "machine": {"host": platform.node(), "cpus": os.cpu_count(), "cpu": cpu,
-                    "load_average_1m_at_end": round(os.getloadavg()[0], 2)},
+                    "load_average_1m": [load_at_start, round(os.getloadavg()[0], 2)]},
         "date": datetime.now(UTC).isoformat(timespec="seconds"), "commit": commit,
         "batch": args.batch, "rounds": rounds,
         "ratio_two_to_one": round(rounds[1]["comments_per_s"] / rounds[0]["comments_per_s"], 2),
