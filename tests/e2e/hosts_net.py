@@ -116,12 +116,15 @@ class Host:
             forwarder.wait(10)
         self.is_cut = True
 
-    def stop(self, timeout: float = 20) -> None:
-        """Stop what runs on the host: TERM (a cut host: KILL, it cannot say goodbye to the
-        broker), then KILL what is left after `timeout`."""
+    def signal_stop(self) -> None:
+        """TERM what runs on the host (a cut host: KILL, it cannot say goodbye to the broker)."""
         for process in self.processes:
             if process.poll() is None:
                 _kill_group(process, signal.SIGKILL if self.is_cut else signal.SIGTERM)
+
+    def stop(self, timeout: float = 20) -> None:
+        """Stop what runs on the host: `signal_stop`, then KILL what is left after `timeout`."""
+        self.signal_stop()
         deadline = time.monotonic() + timeout
         for process in self.processes:
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -183,6 +186,8 @@ class Network:
         return host
 
     def close(self) -> None:
+        for host in self.hosts:  # all at once, then wait for each
+            host.signal_stop()
         for host in self.hosts:
             try:
                 host.stop(timeout=10)

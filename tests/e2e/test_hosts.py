@@ -147,6 +147,7 @@ def database(request, monkeypatch):
 
 def test_several_hosts(request, tmp_path, database, redis_url):
     pg_url, migrated = database
+    began, phases = time.monotonic(), {}
     network = Network().__enter__()
     request.addfinalizer(network.close)  # namespaces, links and every process, also on failure
     boards = [Board(network.hub, n) for n in range(1, BOARDS + 1)]
@@ -197,6 +198,7 @@ def test_several_hosts(request, tmp_path, database, redis_url):
         with engine.connect() as db:
             return db.execute(text(sql), params).scalar()
 
+    phases["hosts up"] = round(time.monotonic() - began, 1)
     # --- crawls spread over the crawler hosts, each source once --------------------------------
     send_task(here, "worker.tasks.crawl_due_sources")
     wait_until(lambda: value("SELECT count(*) FROM crawl_run") == BOARDS
@@ -219,6 +221,7 @@ def test_several_hosts(request, tmp_path, database, redis_url):
         assert twice == {}, f"{board.name}: URLs fetched more than once: {twice}"
         assert sum(1 for url in board.requests if url.startswith("/msg/")) == THREADS
 
+    phases["crawled and processed"] = round(time.monotonic() - began, 1)
     # --- one worker host cut off mid-run --------------------------------------------------------
     before = {name: len(PROCESSED.findall(read(logs[name]))) for name in ("worka", "workb")}
     wave = store_wave(pg_url)
@@ -246,6 +249,7 @@ def test_several_hosts(request, tmp_path, database, redis_url):
     after = {name: len(PROCESSED.findall(read(logs[name]))) for name in ("worka", "workb")}
     assert all(after[name] > 0 for name in after), f"batches per worker host: {after}"
 
+    phases["cut host's work done"] = round(time.monotonic() - began, 1)
     # --- exactly one scheduler ------------------------------------------------------------------
     beats = {name: read(path) for name, path in beat_logs.items()}
     running = [name for name, log in beats.items() if "beat: Starting" in log]
@@ -268,4 +272,5 @@ def test_several_hosts(request, tmp_path, database, redis_url):
     assert {c: (h, members[c]) for c, h in heat.items() if h != members[c]} == {}
     assert value("SELECT count(*) FROM comment WHERE processed_at IS NULL") == 0
     print(f"crawls per crawler host {crawls}; batches per worker host {after}; "
-          f"cut host held {len(held)} comments, {len(unfinished)} unfinished at the cut")
+          f"cut host held {len(held)} comments, {len(unfinished)} unfinished at the cut; "
+          f"seconds from the start: {phases}")
