@@ -238,12 +238,16 @@ def test_several_hosts(request, tmp_path, database, redis_url):
     assert len(done_at_cut) < WAVE, "the wave was over before the cut"
     wait_until(lambda: value("SELECT count(*) FROM comment WHERE processed_at IS NULL") == 0,
                timeout=60, interval=0.2, message="the cut host's work was not completed elsewhere")
-    # What the cut host held stays delivered-but-unacknowledged (acks_late): the sweep did it.
+    # What the cut host held stays delivered-but-unacknowledged (acks_late; its ack, or its
+    # result, never came): the sweep on the other host did it. (No message held at all: the
+    # link went down between Redis handing one over and the host recording it as unacked; it
+    # is lost from the broker, and only the sweep can have done its comments.)
     held = [i for batch in unacked_ids(redis_url) for i in batch]
-    assert held, "the cut host held no message"
     unfinished = set(held) - done_at_cut
+    if unfinished or not held:
+        assert read(logs["workb"]).count("sweep re-enqueued") > sweeps_before, \
+            "the other host's sweep did not re-enqueue the cut host's comments"
     if unfinished:
-        assert read(logs["workb"]).count("sweep re-enqueued") > sweeps_before
         late = value("SELECT min(processed_at) FROM comment WHERE id = ANY(:ids)", ids=list(unfinished))
         assert late > cut_at
     after = {name: len(PROCESSED.findall(read(logs[name]))) for name in ("worka", "workb")}
