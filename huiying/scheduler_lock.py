@@ -16,6 +16,7 @@ lock, within about half a minute — the holder first.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -52,6 +53,7 @@ class SchedulerLock:
         self._connection = None  # PostgreSQL: the lock's own connection
         self._file = None  # SQLite: the open lock file
         self.acquired = False
+        self.lost = False  # set by `watch` when the lock went away under a running scheduler
 
     # --- PostgreSQL ---------------------------------------------------------------------------
 
@@ -114,6 +116,9 @@ class SchedulerLock:
     def release(self) -> None:
         if self._connection is not None:
             try:
+                if self.acquired:  # at once; closing frees it too, but after the call returns
+                    with contextlib.suppress(Exception):
+                        self._connection.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
                 self._connection.close()  # ends the session: the server frees the lock
             finally:
                 self._connection = None
@@ -143,8 +148,9 @@ class SchedulerLock:
 
     def watch(self, every: float = CHECK_SECONDS,
               on_lost: Callable[[], None] | None = None) -> threading.Thread:
-        """A daemon thread that calls `on_lost` (default: SIGTERM to this process) once the
-        lock's connection is gone — the server has freed the lock for another scheduler."""
+        """A daemon thread that sets `lost` and calls `on_lost` (default: SIGTERM to this
+        process, which stops beat) once the lock's connection is gone — the server has freed
+        the lock for another scheduler."""
         def lost() -> None:
             log.error("scheduler lock lost (its database connection is gone); stopping this scheduler")
             os.kill(os.getpid(), signal.SIGTERM)
@@ -153,6 +159,7 @@ class SchedulerLock:
             while True:
                 time.sleep(every)
                 if not self.held():
+                    self.lost = True
                     (on_lost or lost)()
                     return
 

@@ -356,6 +356,10 @@ def scheduler() -> None:
 
     app.start(["beat", f"--loglevel={settings.log_level}", "--scheduler=worker.beat:HeartbeatScheduler",
                f"--schedule={settings.data_dir / 'celerybeat-schedule'}"])
+    if lock.lost:  # not a clean stop: a service manager restarts it, and it stands by or takes over
+        click.echo("scheduler stopped: it lost the scheduler lock (its database connection); "
+                   "start it again to stand by or take over.", err=True)
+        sys.exit(3)
 
 
 @cli.command()

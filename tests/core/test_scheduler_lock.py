@@ -132,3 +132,30 @@ def test_a_second_scheduler_command_stands_by_then_takes_over(tmp_path):
     finally:
         for process in processes:
             stop(process)
+
+
+@pytest.mark.skipif(not PG_URL, reason="HUIYING_TEST_DATABASE_URL is not set")
+def test_a_scheduler_that_loses_its_lock_stops_with_an_error(tmp_path, pg_url):
+    """Its lock's session ended (the database restarted, the host was cut off): beat stops,
+    and the exit status is not 0, so systemd's Restart=on-failure starts it again."""
+    import psycopg
+
+    env = clean_env(HUIYING_DATA_DIR=str(tmp_path / "data"), HUIYING_DATABASE_URL=pg_url,
+                    HUIYING_LOG_LEVEL="INFO")
+    log_path = tmp_path / "scheduler.log"
+    with open(log_path, "wb") as log:
+        process = start(env, "scheduler", log=log)
+    try:
+        wait_until(lambda: "beat: Starting" in log_path.read_text(), timeout=60,
+                   message="the scheduler did not start beat")
+        database = pg_url.rsplit("/", 1)[1]
+        admin_url = pg_url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            ended = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                                  "AND application_name = 'huiying scheduler lock'", (database,)).fetchall()
+        assert ended == [(True,)]
+        assert process.wait(timeout=30) == 3
+        text = log_path.read_text()
+        assert "scheduler lock lost" in text and "it lost the scheduler lock" in text
+    finally:
+        stop(process)
