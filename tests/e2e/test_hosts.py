@@ -5,7 +5,8 @@ Crawls of four boards spread over the crawler hosts, each source crawled once an
 fetched twice (per-source claims, huiying/sources.py); of two schedulers exactly one runs beat
 (huiying/scheduler_lock.py); the worker hosts share the comments, each processed once; one
 worker host is cut off mid-run and what it held is done by the other (the sweep re-enqueues
-what stays unprocessed past HUIYING_SWEEP_GRACE).
+what stays unprocessed past HUIYING_SWEEP_GRACE); the running scheduler dies and the other
+takes over.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from __future__ import annotations
 import ast
 import base64
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -176,9 +179,10 @@ def test_several_hosts(request, tmp_path, database, redis_url):
     for name, queue in roles.items():
         with open(logs[name], "wb") as log:
             hosts[name].huiying("worker", "--queues", queue, "--concurrency", "1", env=envs[name], log=log)
+    schedulers = {}
     for name, path in beat_logs.items():  # one scheduler on each crawler host
         with open(path, "wb") as log:
-            hosts[name].huiying("scheduler", env=envs[name], log=log)
+            schedulers[name] = hosts[name].huiying("scheduler", env=envs[name], log=log)
 
     def read(path) -> str:
         return path.read_text(errors="replace")
@@ -261,6 +265,11 @@ def test_several_hosts(request, tmp_path, database, redis_url):
     (standby,) = set(beats) - set(running)
     assert beats[standby].count(STANDBY_MESSAGE) == 1
     assert "Sending due task sweep-unprocessed" in beats[running[0]]
+    # The running one dies: its session ends, the server frees the lock, the standby takes over.
+    os.killpg(schedulers[running[0]].pid, signal.SIGKILL)
+    wait_until(lambda: "beat: Starting" in read(beat_logs[standby]), timeout=30, interval=0.2,
+               message="the standby scheduler did not take over")
+    assert "taking over" in read(beat_logs[standby])
 
     # --- every comment processed once: one create or merge event each, heat = comments ---------
     with engine.connect() as db:
