@@ -213,9 +213,10 @@ def test_several_hosts(request, tmp_path, database, redis_url):
                timeout=60, interval=0.2, message="the crawled comments were not all processed")
     send_task(here, "worker.tasks.crawl_due_sources")  # nothing is due again: no second crawl
     ticks = wait_until(lambda: (found := TICK.findall(read(logs["worka"]) + read(logs["workb"])))
-                       and len(found) == 2 and found, timeout=30, message="the second tick did not run")
-    first, second = sorted((ast.literal_eval(tick) for tick in ticks), key=len, reverse=True)
-    assert sorted(first) == sorted(b.name for b in boards) and second == []
+                       and len(found) >= 2 and found, timeout=30, message="the second tick did not run")
+    # (A slow run may see the scheduler's own tick too, a minute after beat started: also empty.)
+    first, *later = sorted((ast.literal_eval(tick) for tick in ticks), key=len, reverse=True)
+    assert sorted(first) == sorted(b.name for b in boards) and all(tick == [] for tick in later)
     assert value("SELECT count(*) FROM crawl_run") == BOARDS
     assert value("SELECT count(DISTINCT source_id) FROM crawl_run") == BOARDS  # each source once
     crawls = {name: len(CRAWLED.findall(read(logs[name]))) for name in ("crawla", "crawlb")}
