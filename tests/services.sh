@@ -35,6 +35,14 @@ if ! port_open 6379; then
   wait_port 6379 Redis
 fi
 
+# tests/e2e/test_hosts.py: hosts as network namespaces (ip), forwarders to the services
+# (socat), a hostname per host (unshare, util-linux). Only as root: the test skips otherwise.
+if [ "$(id -u)" = 0 ]; then
+  command -v ip >/dev/null || apt_install iproute2
+  command -v socat >/dev/null || apt_install socat
+  command -v unshare >/dev/null || apt_install util-linux
+fi
+
 # npm fetches the overview's charts library (ECharts) in `make vendor`.
 command -v npm >/dev/null || apt_install npm
 

@@ -340,15 +340,26 @@ def worker(concurrency: int, queue_names: str) -> None:
 
 @cli.command()
 def scheduler() -> None:
-    """Run the one periodic scheduler (celery beat). Run exactly one per installation."""
+    """Run the one periodic scheduler (celery beat). A second one stands by until the first stops."""
     from huiying.queue import check_broker
+    from huiying.scheduler_lock import SchedulerLock
 
     settings = _settings()
     check_broker(settings)
+    # Exactly one beat per installation, however many hosts start one (huiying/scheduler_lock.py).
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule file there
+    lock = SchedulerLock(settings.database_url, settings.data_dir)
+    lock.wait()
+    lock.watch()
+    logging.getLogger("huiying.scheduler").info("scheduler lock taken; starting celery beat")
     from worker.app import app
 
     app.start(["beat", f"--loglevel={settings.log_level}", "--scheduler=worker.beat:HeartbeatScheduler",
                f"--schedule={settings.data_dir / 'celerybeat-schedule'}"])
+    if lock.lost:  # not a clean stop: a service manager restarts it, and it stands by or takes over
+        click.echo("scheduler stopped: it lost the scheduler lock (its database connection); "
+                   "start it again to stand by or take over.", err=True)
+        sys.exit(3)
 
 
 @cli.command()
