@@ -66,9 +66,13 @@ export HUIYING_TEST_DATABASE_URL HUIYING_TEST_REDIS_URL
 # and Redis DB number (tests/conftest.py). TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 2
 
+# The run writes bytecode even where PYTHONDONTWRITEBYTECODE is set (container images often set
+# it): otherwise each of the run's few hundred `python -m huiying` child processes compiles the
+# project's modules again, and pytest rewrites every test module's asserts anew on each run.
+# The caches go to __pycache__ folders, which git ignores.
 test: services install-test
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 lint: install-test
 	$(BIN)/ruff check .

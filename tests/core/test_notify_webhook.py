@@ -9,7 +9,6 @@ import hashlib
 import hmac
 import json
 import logging
-import threading
 import time
 from collections import deque
 from dataclasses import replace
@@ -23,7 +22,7 @@ from huiying import settings as settings_module
 from huiying.errors import SettingsError
 from huiying.models import utcnow
 from huiying.notify import scan, send_pending
-from tests.conftest import free_port
+from tests.conftest import free_port, serve_in_thread
 from tests.core.test_notify import MAJOR, ROUTINE, office, process, rows  # noqa: F401 (a fixture)
 
 TOKEN = "robot-token-4f1c9e"
@@ -61,8 +60,7 @@ class Robot:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port or 0), Handler)
         self.port = self.server.server_port
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.thread = serve_in_thread(self.server)
 
     def stop(self) -> None:
         self.server.shutdown()

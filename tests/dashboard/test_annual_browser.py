@@ -13,7 +13,7 @@ from huiying.annual import save_inputs
 from tests.core.test_annual import year_2026
 from tests.core.test_annual_format import consistent
 
-from .test_browser import live_server, log_in, page, pytestmark  # noqa: F401 (fixtures, marks)
+from .test_browser import browser, live_server, log_in, page, pytestmark  # noqa: F401 (fixtures, marks)
 
 
 def shots(tmp_path: Path) -> Path:

@@ -1,7 +1,6 @@
 """Factory, security headers, health check."""
 
 import socket
-import threading
 from http.cookiejar import CookieJar
 from urllib.parse import urlencode
 from urllib.request import HTTPCookieProcessor, build_opener
@@ -11,6 +10,7 @@ from werkzeug.serving import make_server
 
 from dashboard import create_app
 from dashboard.warmup import warm
+from tests.conftest import serve_in_thread
 
 from .conftest import ADMIN_PASSWORD, PG_URL, csrf_token
 
@@ -91,8 +91,7 @@ def test_production_login_over_plain_http_on_an_intranet_address(database_url, m
     monkeypatch.setenv("HUIYING_BASE_URL", f"http://{address}")
     server = make_server(address, 0, create_app(), threaded=True)
     base = f"http://{address}:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serve_in_thread(server)
     try:
         # http.cookiejar is a real client: it never sends a Secure cookie over plain HTTP.
         browser = build_opener(HTTPCookieProcessor(CookieJar()))

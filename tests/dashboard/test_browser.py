@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-import threading
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
+
+from tests.conftest import serve_in_thread
 
 from .conftest import ADMIN_PASSWORD, PASSWORD
 from .hotline import TICKET, hotline  # noqa: F401 (a fixture)
@@ -26,22 +27,35 @@ pytestmark = [
 @pytest.fixture
 def live_server(app):
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    thread = serve_in_thread(server)
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
 
 
-@pytest.fixture
-def page(live_server):
+@pytest.fixture(scope="module")
+def browser():
+    """One chromium per test module: starting Playwright's driver and the browser takes a
+    couple of seconds. Not per session: between its calls Playwright's sync API leaves its
+    event loop marked as running in this thread, where `asyncio.run` then refuses to start."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            yield browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 900})
+            yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A page in a browser context of the test's own: cookies, storage and cache start empty,
+    as in a freshly started browser (what `browser.new_page` makes, closed after the test)."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def log_in(page, live_server, username="admin", password=ADMIN_PASSWORD) -> list[str]:

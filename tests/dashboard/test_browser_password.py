@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from .conftest import PASSWORD
-from .test_browser import CHROMIUM, live_server, log_in, page, pytestmark  # noqa: F401 - fixtures
+from .test_browser import CHROMIUM, browser, live_server, log_in, page, pytestmark  # noqa: F401 - fixtures
 
 NEW_PASSWORD = "jichu-new-password-1"
 assert CHROMIUM

@@ -13,7 +13,7 @@ from huiying.users import create_user
 
 from .conftest import PASSWORD
 from .test_annual_browser import shots
-from .test_browser import live_server, log_in, page, pytestmark  # noqa: F401 (fixtures, marks)
+from .test_browser import browser, live_server, log_in, page, pytestmark  # noqa: F401 (fixtures, marks)
 from .test_disclosure import next_years_calendar
 
 

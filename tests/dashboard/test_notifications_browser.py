@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from huiying.models import Notification
 
 from .test_annual_browser import shots
-from .test_browser import live_server, log_in, page, pytestmark  # noqa: F401 (fixtures, marks)
+from .test_browser import browser, live_server, log_in, page, pytestmark  # noqa: F401 (fixtures, marks)
 from .test_notifications_page import scanned
 
 

@@ -18,7 +18,7 @@ from huiying.models import Comment, Source, utcnow
 from huiying.workflow import CLOSED_STATUSES as CLOSED
 
 from .conftest import PASSWORD
-from .test_browser import CHROMIUM, live_server, log_in, page  # noqa: F401  (fixtures)
+from .test_browser import CHROMIUM, browser, live_server, log_in, page  # noqa: F401  (fixtures)
 from .test_overview import NOW, build
 
 pytestmark = [

@@ -86,8 +86,7 @@ def test_two_workers_lose_no_heat(request, tmp_path, pg_url, redis_url):
         wait_until(lambda: processed(len(first_ids) + len(repost_ids)), timeout=600,
                    message="reposts not processed")
     finally:
-        for worker in workers:
-            stop(worker)
+        stop(*workers)
         for log in logs:
             log.close()
         engine.dispose()

@@ -10,7 +10,7 @@ import yaml
 from sqlalchemy import create_engine, text
 
 from huiying.cli.runner import demo_config
-from tests.conftest import huiying, last_json
+from tests.conftest import huiying, last_json, serve_in_thread
 
 DETAIL = ('<html><head><meta charset="{charset}"></head><body><div class="msg">'
           '<h1 class="msg-title">{title}</h1><span class="msg-time">2026-11-20 09:00</span>'
@@ -82,7 +82,7 @@ def with_sources(env: dict[str, str], tmp_path, *configs: dict) -> dict[str, str
 def serving(app):
     """`app` (a WSGI callable) served on a loopback port in a thread; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, server_class=ThreadingServer, handler_class=Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     try:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
@@ -93,8 +93,7 @@ def serving(app):
 @pytest.fixture
 def hostile_site():
     server = make_server("127.0.0.1", 0, app, server_class=ThreadingServer, handler_class=Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serve_in_thread(server)
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     server.server_close()

@@ -4,7 +4,6 @@ the administrators are emailed about once, cleared when the source recovers."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from wsgiref.simple_server import make_server
 
@@ -18,7 +17,7 @@ from huiying.db import session_scope
 from huiying.models import CrawlRun, Source
 from huiying.notify import scan
 from huiying.settings import load as load_settings
-from tests.conftest import huiying, last_json
+from tests.conftest import huiying, last_json, serve_in_thread
 from tests.e2e.test_crawl_failures import DETAIL, Quiet, ThreadingServer
 
 ADMIN_MAIL = "it@edu.example.cn"
@@ -65,7 +64,7 @@ def add_runs(url: str, runs: list[tuple[int, int, int]]) -> None:
 def site():
     board = Site()
     server = make_server("127.0.0.1", 0, board, server_class=ThreadingServer, handler_class=Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     board.url = f"http://127.0.0.1:{server.server_port}"
     yield board
     server.shutdown()

@@ -6,7 +6,6 @@ are each a crawl_error of the source with the URL and the reason, and the crawl 
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 from urllib.parse import parse_qs
 from wsgiref.simple_server import make_server
@@ -15,7 +14,7 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
-from tests.conftest import huiying, last_json
+from tests.conftest import huiying, last_json, serve_in_thread
 from tests.e2e.test_crawl_failures import Quiet, ThreadingServer
 
 PAGES = Path(__file__).parents[1] / "crawler" / "pages"
@@ -74,7 +73,7 @@ def app(environ, start_response):
 @pytest.fixture
 def site():
     server = make_server("127.0.0.1", 0, app, server_class=ThreadingServer, handler_class=Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     server.server_close()

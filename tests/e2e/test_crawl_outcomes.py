@@ -6,7 +6,6 @@ on stderr, by `huiying crawl` and by `huiying crawl --source-file … --output` 
 from __future__ import annotations
 
 import os
-import threading
 from wsgiref.simple_server import make_server
 
 import pytest
@@ -15,7 +14,7 @@ from sqlalchemy import create_engine, text
 
 from crawler.extract import MAX_FIELD_CHARS
 from huiying.cli.runner import demo_config
-from tests.conftest import huiying, last_json
+from tests.conftest import huiying, last_json, serve_in_thread
 from tests.e2e.test_crawl_failures import DETAIL, Quiet, ThreadingServer
 
 LONG_BODY = "城关小学门口道路积水严重，" * 20_000  # 260,000 characters
@@ -67,7 +66,7 @@ def app(environ, start_response):
 @pytest.fixture
 def outcome_site():
     server = make_server("127.0.0.1", 0, app, server_class=ThreadingServer, handler_class=Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     server.server_close()

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import yaml
 
 from huiying.cli.runner import demo_config
-from tests.conftest import huiying
+from tests.conftest import huiying, serve_in_thread
 from tests.e2e.test_crawl_failures import DETAIL
 
 
@@ -40,7 +39,7 @@ def recording_site():
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     yield f"http://127.0.0.1:{server.server_address[1]}", seen
     server.shutdown()
     server.server_close()

@@ -49,12 +49,17 @@ def start(env, *args, log):
                             stdout=log, stderr=subprocess.STDOUT)
 
 
-def stop(process):
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
+def stop(*processes):
+    """SIGTERM to every process first, then wait for each: a Celery worker's warm shutdown
+    takes a few seconds, which several workers spend at the same time, not one after another."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def test_crawl_worker_cases_and_dashboard(production_env, engine, tmp_path):

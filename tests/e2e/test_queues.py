@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import clean_env, empty_database, huiying, wait_until, write_demo_source
+from tests.conftest import clean_env, empty_database, huiying, serve_in_thread, wait_until, write_demo_source
 from tests.core.test_import import HEADER, ROWS, write_csv
 from tests.e2e.test_production import start, stop
 
@@ -33,7 +33,7 @@ def slow_site():
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     yield f"http://127.0.0.1:{server.server_address[1]}", release, asked
     release.set()
     server.shutdown()
@@ -96,8 +96,7 @@ def test_analysis_goes_on_while_a_crawl_holds_the_crawl_worker(tmp_path, pg_url,
                    timeout=120, message="the claim was not released after the crawl")
     finally:
         release.set()
-        for process in workers:
-            stop(process)
+        stop(*workers)
         engine.dispose()  # no pooled connection outlives the test (warnings are errors)
         empty_database(pg_url)
     # jieba is warmed once per process of the worker whose tasks segment text (processing
