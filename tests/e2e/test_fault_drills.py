@@ -8,9 +8,9 @@ PostgreSQL and SMTP server, and one part made to fail in the middle of the work.
 
 After each, everything is counted (`assert_counted`): every stored comment processed exactly
 once (processed_at set; exactly one `create` or `merge_comment` event names each comment in a
-case, and its case is the comment's), no duplicate case (one case per fingerprint, and all
-comments of one text in it; each case's heat is its comment count), no notification lost or
-doubled; and what /healthz, /readyz and the logs said during and after the fault.
+case, and its case is the comment's), no duplicate case (one case per fingerprint, the reposts
+of a text that opened a case all in it; each case's heat is its comment count), no
+notification lost or doubled; and what /healthz, /readyz and the logs said during and after the fault.
 
 Size: HUIYING_DRILL_COMMENTS comments per drill (default 400, a few seconds of work each);
 docs/operations.md ("Fault drills") has the figures of a 10,000-comment run.
@@ -213,18 +213,25 @@ def assert_counted(url: str, ids: list[int]) -> dict[str, int]:
 
     fingerprints = Counter(fingerprint for _, fingerprint, _, _ in cases)
     assert [f for f, n in fingerprints.items() if n > 1] == [], "two cases of one fingerprint"
+    # A text that opened a case: every comment of that text (its reposts) is in that case.
+    opened_by = {fingerprint: case_id for case_id, fingerprint, _, _ in cases}
+    astray = {i: (by_id[i][4], opened_by[by_id[i][5]]) for i in in_cases
+              if by_id[i][5] in opened_by and by_id[i][4] != opened_by[by_id[i][5]]}
+    assert astray == {}, f"reposts outside the case their text opened (case, expected): {astray}"
+    # Not asserted: a text that joined another case as a near-duplicate has no case of its own,
+    # and its reposts may join different near-duplicate cases (folding depends on the order).
     cases_of_text: dict[str, set[int]] = {}
     for i in in_cases:
         cases_of_text.setdefault(by_id[i][5], set()).add(by_id[i][4])
-    split = {f: c for f, c in cases_of_text.items() if len(c) > 1}
-    assert split == {}, f"comments of one text in several cases (a duplicate case): {split}"
+    split = sum(1 for found in cases_of_text.values() if len(found) > 1)
     members = Counter(by_id[i][4] for i in in_cases)
     heat = {case_id: (h, members[case_id]) for case_id, _, h, status in cases
             if status != "合并" and h != members[case_id]}
     assert heat == {}, f"cases whose heat is not their comment count (heat, comments): {heat}"
     return {"comments": len(ids), "processed": len(ids), "relevant": len(relevant),
             "in_cases": len(in_cases), "cases": len(cases),
-            "folded": len(in_cases) - len(cases), "max_heat": max(members.values(), default=0)}
+            "folded": len(in_cases) - len(cases), "max_heat": max(members.values(), default=0),
+            "near_duplicate_texts_in_several_cases": split}
 
 
 def report(name: str, figures: dict) -> None:
@@ -485,10 +492,11 @@ def test_smtp_down_then_up(shared_database, redis_server, smtp, processes, tmp_p
         enqueue_comments(settings, first_ids)
         wait_all_processed(engine, [analysis], "the first half was not processed")
         send_task(settings, "worker.tasks.scan_notifications")  # it asks for the sending at once
-        wait_until(lambda: email_rows(url) and not rows_where(lambda r: r.status != "sent"),
-                   timeout=WORK_TIMEOUT, message="round 1's notifications were not all sent")
+        wait_until(lambda: rows_where(lambda r: r.status == "sent"), timeout=60,
+                   message="round 1's notifications were not sent")
         while rows_where(lambda r: r.status == "pending"):
-            send_round()
+            send_round()  # a run sends up to 200 rows (huiying/notify/sending.py, SEND_BATCH)
+        assert {row.status for row in email_rows(url)} == {"sent"}
         round_1 = {row.key for row in email_rows(url)}
         assert len(smtp.mailbox.messages) == len(round_1)
 
