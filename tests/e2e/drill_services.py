@@ -1,4 +1,5 @@
-"""Private services and process groups for the fault drills (tests/e2e/test_fault_drills.py).
+"""Private services, process groups and stored comments for the fault drills
+(tests/e2e/test_fault_drills.py).
 
 Each drill may stop and start its own Redis or PostgreSQL server without disturbing the
 shared ones other tests use: a redis-server and a PostgreSQL cluster of its own, on a free
@@ -20,6 +21,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from sqlalchemy import select
+
+from huiying.bench_pipeline import _texts
+from huiying.db import session_scope
+from huiying.models import Source
+from huiying.queue import BATCH
+from huiying.store import CommentData, upsert_comments
 from tests.conftest import free_port, wait_until
 
 
@@ -173,3 +181,25 @@ class PrivatePostgres:
                     os.kill(pid, signal.SIGKILL)
                 time.sleep(0.5)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def store_comments(url: str, count: int, first: int = 0, source: str = "drill-board") -> list[int]:
+    """`count` comments stored the way `huiying import` stores them (committed per BATCH);
+    about a third repost an earlier one word for word (huiying/bench_pipeline.py)."""
+    texts = _texts(first + count)[first:]
+    ids: list[int] = []
+    with session_scope(url) as session:
+        source_row = session.scalar(select(Source).where(Source.name == source))
+        if source_row is None:
+            source_row = Source(name=source, title="演练留言板", kind="board")
+            session.add(source_row)
+            session.flush()
+        source_id = source_row.id
+    for start in range(0, count, BATCH):
+        with session_scope(url) as session:
+            rows = upsert_comments(session, source_id, [
+                CommentData(external_id=f"d{n}", title=title, body=body)
+                for n, (title, body) in enumerate(texts[start:start + BATCH], first + start)])
+        ids += [row.comment_id for row in rows]
+    assert len(set(ids)) == count
+    return ids
