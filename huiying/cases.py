@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import count
 
-from sqlalchemy import ARRAY, BigInteger, any_, bindparam, select, text, tuple_
+from sqlalchemy import ARRAY, BigInteger, any_, bindparam, func, select, text, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
@@ -34,6 +34,7 @@ from huiying.models import (
     Label,
     LabelField,
     RoutingRule,
+    Source,
     Topic,
     utcnow,
 )
@@ -127,6 +128,7 @@ def _process(session: Session, ids: Sequence[int], *, engine: str, router, relev
                 case = workflow.carried_on_by(session, case)
                 if case is not None:
                     joins.append((case, comment, how))
+                    known.twin(result.fingerprint, case)  # its reposts word for word follow it
                     continue
                 department = departments.get(result.department) if result.department else None
                 # A crawled comment: the 舆情 clock in hours (imports open their own cases).
@@ -171,6 +173,11 @@ class _KnownCases:
         self.by_fingerprint.setdefault(case.fingerprint, case)
         for key in keys:
             self.by_key.setdefault(key, []).append(case)
+
+    def twin(self, fingerprint: str, case: Case) -> None:
+        """A text that is in `case` without being its first (a near-duplicate joined it): its
+        reposts word for word join the same case, unless a case was opened from the text."""
+        self.by_fingerprint.setdefault(fingerprint, case)
 
     def case_for(self, result: Analysis) -> tuple[Case | None, str]:
         """The case the comment repeats word for word, else the one whose first text it nearly
@@ -226,7 +233,9 @@ def _known_cases(session: Session, comments: list[Comment], results: list[Analys
     signatures = session.execute(select(CaseSignature.case_id, CaseSignature.key)
                                  .where(shares_key)).all() if keys else []
     known.threads = _thread_cases(session, comments)
-    ids = {case_id for case_id, _ in signatures} | {i for i in known.threads.values() if i is not None}
+    twins = _twin_cases(session, fingerprints)
+    ids = ({case_id for case_id, _ in signatures} | {i for i in known.threads.values() if i is not None}
+           | set(twins.values()))
     if fingerprints or ids:
         known.by_id = {case.id: case for case in session.scalars(
             select(Case).where(Case.fingerprint.in_(fingerprints) | Case.id.in_(ids)).order_by(Case.id))}
@@ -235,7 +244,29 @@ def _known_cases(session: Session, comments: list[Comment], results: list[Analys
         keys_of.setdefault(case_id, []).append(key)
     for case in known.by_id.values():
         known.add(case, keys_of.get(case.id, []))
+    for fingerprint, case_id in twins.items():
+        if case_id in known.by_id:
+            known.twin(fingerprint, known.by_id[case_id])
     return known
+
+
+def _twin_cases(session: Session, fingerprints: Sequence[str]) -> dict[str, int]:
+    """fingerprint → the case of the earliest crawled comment of that text already in a case:
+    where a text joined a case as a near-duplicate, its later reposts find that case by the
+    fingerprint although no case was opened from it."""
+    if not fingerprints:
+        return {}
+    imported = select(Source.id).where(Source.kind == IMPORT_KIND)  # requests have their own cases
+    rows = session.execute(
+        select(Comment.fingerprint, Comment.case_id, func.min(Comment.id))
+        .where(Comment.fingerprint.in_(fingerprints), Comment.case_id.is_not(None),
+               Comment.source_id.not_in(imported))
+        .group_by(Comment.fingerprint, Comment.case_id)).all()
+    earliest: dict[str, tuple[int, int]] = {}
+    for fingerprint, case_id, first in rows:
+        if fingerprint not in earliest or first < earliest[fingerprint][0]:
+            earliest[fingerprint] = (first, case_id)
+    return {fingerprint: case_id for fingerprint, (_, case_id) in earliest.items()}
 
 
 def _thread_cases(session: Session, comments: list[Comment]) -> dict[tuple[int, str], int | None]:

@@ -1,9 +1,9 @@
-"""A word-for-word repost joins the case its identical twin is in (found by the fault drills'
-10,000-comment runs, tests/e2e/test_fault_drills.py; no fault is needed to show it)."""
+"""A word-for-word repost joins the case its identical twin is in, also where the twin joined
+that case as a near-duplicate and opened none (found by the fault drills' 10,000-comment runs,
+tests/e2e/test_fault_drills.py; no fault was needed to show it)."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import text
 
 from huiying.cases import process_comments
@@ -15,14 +15,6 @@ from tests.e2e.drill_services import store_comments
 COMMENTS = 2100
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "huiying/cases.py: a text that joined a case as a near-duplicate (近似重复) opens no case of "
-    "its own, so a later word-for-word repost of it is not found by fingerprint (only cases' own "
-    "fingerprints are looked up) and goes through the near-duplicate search again, which weighs "
-    "only the NEAR_DUPLICATE_CANDIDATES cases sharing most signature keys; once the twin's case "
-    "is not among them the repost opens a second case of the same text (here comment 2065, a "
-    "repost of comment 379 in case 168, opens a case of its own). Fix in cases.py: look up the "
-    "cases of already processed comments with the same fingerprint too."))
 def test_a_repost_joins_the_case_of_its_twin(database):
     ids = store_comments(database, COMMENTS)
     for start in range(0, len(ids), BATCH):  # one worker, one batch after the other: no fault

@@ -9,7 +9,7 @@ PostgreSQL and SMTP server, and one part made to fail in the middle of the work.
 After each, everything is counted (`assert_counted`): every stored comment processed exactly
 once (processed_at set; exactly one `create` or `merge_comment` event names each comment in a
 case, and its case is the comment's), no duplicate case (one case per fingerprint; each
-case's heat is its comment count; reposts outside their text's case are counted, see
+case's heat is its comment count; a text's reposts all in one case, see
 tests/core/test_repost_twins.py), no notification lost or doubled; and what /healthz,
 /readyz and the logs said during and after the fault.
 
@@ -190,17 +190,17 @@ def assert_counted(url: str, ids: list[int]) -> dict[str, int]:
 
     fingerprints = Counter(fingerprint for _, fingerprint, _, _ in cases)
     assert [f for f, n in fingerprints.items() if n > 1] == [], "two cases of one fingerprint"
-    # Counted, not asserted (a bug of huiying/cases.py, no fault needed to show it: see
-    # tests/core/test_repost_twins.py, xfail): a text that joined a case as a near-duplicate
-    # opens no case of its own, and a later repost of it may open one (`astray`: the earlier
-    # comments of that text are outside the case it opened) or join another near-duplicate
-    # case (`split`: a text's comments in several cases).
+    # The reposts of a text follow it word for word, also where the text joined a case as a
+    # near-duplicate (tests/core/test_repost_twins.py): no comment outside the case its text
+    # opened (`astray`), no text's comments in several cases (`split`).
     opened_by = {fingerprint: case_id for case_id, fingerprint, _, _ in cases}
     astray = [i for i in in_cases if by_id[i][5] in opened_by and by_id[i][4] != opened_by[by_id[i][5]]]
     cases_of_text: dict[str, set[int]] = {}
     for i in in_cases:
         cases_of_text.setdefault(by_id[i][5], set()).add(by_id[i][4])
     split = sum(1 for found in cases_of_text.values() if len(found) > 1)
+    assert astray == [], f"comments outside the case their text opened: {astray[:20]}"
+    assert split == 0, "texts whose comments are in several cases"
     members = Counter(by_id[i][4] for i in in_cases)
     heat = {case_id: (h, members[case_id]) for case_id, _, h, status in cases
             if status != "合并" and h != members[case_id]}
