@@ -41,6 +41,8 @@ if [ "$(id -u)" = 0 ]; then
   command -v ip >/dev/null || apt_install iproute2
   command -v socat >/dev/null || apt_install socat
   command -v unshare >/dev/null || apt_install util-linux
+  # tests/core/test_deploy_files.py: `docker-compose config` validates deploy/compose.yaml.
+  command -v docker-compose >/dev/null || apt_install docker-compose
 fi
 
 # npm fetches the overview's charts library (ECharts) in `make vendor`.

@@ -67,7 +67,7 @@ def test_the_settings_it_names_are_known_and_the_services_wait_for_the_schema():
 
 def test_docker_compose_accepts_it(tmp_path):
     """`docker-compose config` checks the file against Compose's schema (no daemon needed);
-    without the program on this machine the checks above stand alone."""
+    `make test` installs it (tests/services.sh, as root); without it the checks above stand alone."""
     program = shutil.which("docker-compose")
     if program is None:
         return
