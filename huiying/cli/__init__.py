@@ -333,8 +333,11 @@ def worker(concurrency: int, queue_names: str) -> None:
     worker.app.WARM_SEGMENTER = ANALYSIS in queues  # processing counts the hot-word terms
     argv = ["worker", f"--loglevel={settings.log_level}", f"--concurrency={concurrency}",
             f"--queues={','.join(queues)}", f"--hostname={'+'.join(queues)}@%h"]
+    # No gossip or mingle: nothing here revokes tasks or reads worker events, and mingle holds
+    # each start about a second waiting for other workers' replies.
+    argv += ["--without-gossip", "--without-mingle"]
     if settings.broker_url.startswith("filesystem"):
-        argv += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+        argv += ["--without-heartbeat"]
     app.worker_main(argv)
 
 
