@@ -453,7 +453,7 @@ def merge(session: Session, case: Case, actor: User, into_case_id: int | None, *
     event = _record(session, case, actor, Action.MERGE, now=now, note=f"并入案件 #{target.id}",
                     data={"into": target.id, "comment_ids": moved, "heat": case.heat})
     case.merged_into_id = target.id
-    _add_heat(session, target, case.heat, now)
+    _add_heat(session, {target: case.heat}, now)
     session.add(CaseEvent(case=target, at=now, actor_id=actor.id, action=MERGED_IN,
                           note=f"案件 #{case.id} 并入本案", data={"from": case.id, "comment_ids": moved,
                                                                    "heat": case.heat}))
@@ -708,13 +708,18 @@ def _first_reply(case: Case, at: datetime) -> None:
         case.replied_on_time = case.due_at is None or at <= case.due_at
 
 
-def _add_heat(session: Session, case: Case, amount: int, now: datetime) -> None:
-    """heat = heat + amount in SQL: two workers folding comments at once both count."""
-    session.flush()
-    session.execute(update(Case).where(Case.id == case.id)
-                    .values(heat=Case.heat + amount, updated_at=now)
-                    .execution_options(synchronize_session=False))
-    session.expire(case, ["heat", "updated_at"])
+def _add_heat(session: Session, amounts: dict[Case, int], now: datetime) -> None:
+    """heat = heat + amount in SQL for each case, in one statement and in id order: two
+    workers folding comments into a case at once both count."""
+    session.flush()  # the changes before (new cases get their ids)
+    table = Case.__table__
+    session.connection().execute(
+        update(table).where(table.c.id == bindparam("case_id"))
+        .values(heat=table.c.heat + bindparam("amount"), updated_at=now),
+        [{"case_id": case.id, "amount": amount}
+         for case, amount in sorted(amounts.items(), key=lambda item: item[0].id)])
+    for case in amounts:
+        session.expire(case, ["heat", "updated_at"])
 
 
 def open_case(session: Session, comment: Comment, result: Analysis, department: Department | None, *,
@@ -861,15 +866,7 @@ def add_comments(session: Session, joins: Sequence[tuple[Case, Comment, str]], *
         _system(session, case, SystemAction.MERGE_COMMENT, now=now, note=f"{how}：留言 #{comment.id}",
                 data={"comment_id": comment.id})
         joined.setdefault(case, []).append(comment)
-    session.flush()  # the batch's new cases get their ids, its comments their case
-    table = Case.__table__
-    session.connection().execute(
-        update(table).where(table.c.id == bindparam("case_id"))
-        .values(heat=table.c.heat + bindparam("joined"), updated_at=now),
-        [{"case_id": case.id, "joined": len(comments)} for case, comments in
-         sorted(joined.items(), key=lambda item: item[0].id)])
-    for case in joined:
-        session.expire(case, ["heat", "updated_at"])
+    _add_heat(session, {case: len(comments) for case, comments in joined.items()}, now)
     _escalate_joined(session, joined, now)
 
 
