@@ -63,7 +63,9 @@ export HUIYING_TEST_DATABASE_URL HUIYING_TEST_REDIS_URL
 
 # services first: it installs npm where missing, which `make vendor` (in install-test) needs.
 # Two pytest-xdist workers (this kind of machine has 2 cores); each has its own database name
-# and Redis DB number (tests/conftest.py). TEST_WORKERS=0 runs in one process.
+# and Redis DB number (tests/conftest.py). TEST_WORKERS=0 runs in one process. `worksteal`: a
+# worker that runs out takes half of the other's queue, so neither ends long after the other
+# (with `load`, the run waited 100 s on one worker's share of the end-to-end tests).
 TEST_WORKERS ?= 2
 
 # The run writes bytecode even where PYTHONDONTWRITEBYTECODE is set (container images often set
@@ -72,7 +74,7 @@ TEST_WORKERS ?= 2
 # The caches go to __pycache__ folders, which git ignores.
 test: services install-test
 	$(BIN)/ruff check .
-	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -q -n $(TEST_WORKERS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 lint: install-test
 	$(BIN)/ruff check .

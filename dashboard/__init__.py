@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 from flask_bootstrap import Bootstrap5
 from flask_wtf.csrf import CSRFProtect
+from jinja2 import BytecodeCache
 
 from huiying import settings as settings_module
 
@@ -14,9 +15,29 @@ csrf = CSRFProtect()
 bootstrap = Bootstrap5()
 
 
+class _CompiledTemplates(BytecodeCache):
+    """Compiled templates shared by every app this process makes, keyed by the template's
+    name and source checksum: a process that makes many apps (the test suite makes one per
+    test) compiles each template once instead of once an app."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self._code:
+            bucket.bytecode_from_string(self._code[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_compiled_templates = _CompiledTemplates()
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Defaults → HUIYING_* settings → test overrides; then extensions and blueprints."""
     app = Flask(__name__)
+    app.jinja_options = {**app.jinja_options, "bytecode_cache": _compiled_templates}
     settings = settings_module.load()
     app.config.from_mapping(
         SECRET_KEY=settings.secret_key,

@@ -183,24 +183,89 @@ def recreate_pg_database(name: str, template: str | None = None) -> None:
 
 
 def pg_copy(request, monkeypatch):
-    """Generator for a fixture: a copy of the session's migrated `pg_template` under
-    HUIYING_TEST_DATABASE_URL's name; yields its URL (also in HUIYING_DATABASE_URL), drops it after."""
+    """Generator for a fixture: HUIYING_TEST_DATABASE_URL's database as the session's migrated
+    `pg_template` holds it; yields its URL (also in HUIYING_DATABASE_URL)."""
     from huiying import settings
     from huiying.db import engine_for
 
-    name = pg_database_name(PG_URL)
-    recreate_pg_database(name, request.getfixturevalue("pg_template"))
+    request.getfixturevalue("pg_seeded").reset()
     monkeypatch.setenv("HUIYING_DATABASE_URL", PG_URL)
     url = settings.load().database_url
     yield url
     engine_for(url).dispose()
-    pg_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _sql(statement: str, table: str):
+    """`statement` with the table's name quoted in place of {}."""
+    from psycopg import sql
+
+    return sql.SQL(statement).format(sql.Identifier(table))
+
+
+class SeededDatabase:
+    """HUIYING_TEST_DATABASE_URL's database, copied from the template once per session and
+    put back to the template's rows before each test.
+
+    A copy per test (`CREATE DATABASE … TEMPLATE`) waited 0.3–0.6 s on the disk each time;
+    deleting every row and copying the few seeded ones back (binary COPY, kept in memory)
+    takes milliseconds. A test that left the schema elsewhere (a migration test stopped part
+    way) gets a new copy of the template.
+    """
+
+    def __init__(self, template: str) -> None:
+        self.name = pg_database_name(PG_URL)
+        self.template = template
+        self.url = PG_URL.replace("postgresql+psycopg://", "postgresql://", 1)
+        recreate_pg_database(self.name, template)
+        with self._connect() as connection:
+            self.schema = self._schema(connection)
+            self.rows = {}
+            for table in self.schema[1]:
+                if connection.execute(_sql("SELECT EXISTS (SELECT FROM {})", table)).fetchone()[0]:
+                    with connection.cursor().copy(_sql("COPY {} TO STDOUT (FORMAT binary)", table)) as copy:
+                        self.rows[table] = b"".join(bytes(block) for block in copy)
+            self.sequences = connection.execute(
+                "SELECT schemaname || '.' || sequencename, last_value FROM pg_sequences "
+                "WHERE schemaname = 'public'").fetchall()
+
+    def _connect(self):
+        import psycopg
+
+        return psycopg.connect(self.url, autocommit=True)
+
+    @staticmethod
+    def _schema(connection) -> tuple[str, tuple[str, ...]]:
+        version = connection.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+        tables = connection.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                                    "AND tablename <> 'alembic_version' ORDER BY tablename").fetchall()
+        return version, tuple(name for (name,) in tables)
+
+    def reset(self) -> None:
+        with self._connect() as connection:
+            # What DROP DATABASE … WITH (FORCE) did: no connection of the last test's processes stays.
+            connection.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            if self._schema(connection) != self.schema:
+                connection.close()
+                recreate_pg_database(self.name, self.template)
+                return
+            with connection.transaction():
+                # Rows go in any order: the foreign keys hold again once every table is as seeded.
+                connection.execute("SET LOCAL session_replication_role = replica")
+                for table in self.schema[1]:
+                    connection.execute(_sql("DELETE FROM {}", table))
+                for table, data in self.rows.items():
+                    with connection.cursor().copy(_sql("COPY {} FROM STDIN (FORMAT binary)", table)) as copy:
+                        copy.write(data)
+                for sequence, value in self.sequences:
+                    connection.execute("SELECT setval(%s, %s, %s)", (sequence, value or 1, value is not None))
 
 
 @pytest.fixture(scope="session")
 def pg_template(tmp_path_factory):
-    """The name of a PostgreSQL database migrated and seeded once per session, copied per test
-    (the first admin's password: PG_ADMIN_PASSWORD).
+    """The name of a PostgreSQL database migrated and seeded once per session, copied into
+    HUIYING_TEST_DATABASE_URL's database (`pg_seeded`; the first admin's password:
+    PG_ADMIN_PASSWORD).
 
     Named after HUIYING_TEST_DATABASE_URL's database, so parallel runs with their own names
     never share one.
@@ -212,6 +277,13 @@ def pg_template(tmp_path_factory):
                  "HUIYING_ADMIN_PASSWORD": PG_ADMIN_PASSWORD})
     yield template
     pg_server(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_seeded(pg_template):
+    seeded = SeededDatabase(pg_template)
+    yield seeded
+    pg_server(f'DROP DATABASE IF EXISTS "{seeded.name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -322,7 +394,7 @@ def smtp_server():
 
 
 def pytest_collection_modifyitems(items):
-    """The slow end-to-end tests first: with two xdist workers the run then ends on short
-    tests that both workers share, not on one worker finishing a long one alone. Each group
-    keeps its order."""
+    """The slow end-to-end tests first: the xdist workers (`--dist worksteal`) then end on short
+    tests taken from each other's queues, not on one worker finishing a long one alone. Each
+    group keeps its order."""
     items.sort(key=lambda item: 0 if "/e2e/" in str(item.path) or "browser" in item.path.name else 1)
