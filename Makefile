@@ -15,16 +15,21 @@ ECHARTS_SHA256  := bf4a223524e40b77c304bec67e1222cf551f14880cf42c69dc046558e11c0
 ECHARTS_DIR     := dashboard/static/vendor/echarts
 ECHARTS_JS      := $(ECHARTS_DIR)/echarts.min.js
 
+# uv installs the same releases from PyPI as pip in a sixth of the time (10 s against 60 s
+# for the test tools on a fresh clone). It reads no pip.conf: a site whose PyPI mirror is set
+# there gives UV_INDEX_URL, or installs with pip: `make install PIP="$(BIN)/python -m pip"`.
+PIP ?= $(BIN)/python -m uv pip
+
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
 
 $(RUN_STAMP): pyproject.toml | $(VENV)/bin/python
-	$(BIN)/python -m pip install --quiet -e .
+	VIRTUAL_ENV=$(abspath $(VENV)) $(PIP) install --quiet -e .
 	touch $@
 
 $(TEST_STAMP): pyproject.toml | $(VENV)/bin/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	VIRTUAL_ENV=$(abspath $(VENV)) $(PIP) install --quiet -e '.[test]'
 	touch $@ $(RUN_STAMP)
 
 install: $(RUN_STAMP) vendor
