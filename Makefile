@@ -67,11 +67,13 @@ HUIYING_TEST_REDIS_URL    ?= redis://127.0.0.1:6379/13
 export HUIYING_TEST_DATABASE_URL HUIYING_TEST_REDIS_URL
 
 # services first: it installs npm where missing, which `make vendor` (in install-test) needs.
-# Two pytest-xdist workers (this kind of machine has 2 cores); each has its own database name
-# and Redis DB number (tests/conftest.py). TEST_WORKERS=0 runs in one process. `worksteal`: a
-# worker that runs out takes half of the other's queue, so neither ends long after the other
-# (with `load`, the run waited 100 s on one worker's share of the end-to-end tests).
-TEST_WORKERS ?= 2
+# Three pytest-xdist workers on this kind of 2-core machine: the end-to-end tests spend much of
+# their time waiting on child processes (pytest on a warm checkout, 2026-12-03: 2 workers 523 s,
+# 3 workers 471 s, 4 workers 511 s). Each has its own database name and Redis DB number
+# (tests/conftest.py). TEST_WORKERS=0 runs in one process. `worksteal`: a worker that runs out
+# takes half of another's queue, so none ends long after the others (with `load`, the run
+# waited 100 s on one worker's share of the end-to-end tests).
+TEST_WORKERS ?= 3
 
 # The run writes bytecode even where PYTHONDONTWRITEBYTECODE is set (container images often set
 # it): otherwise each of the run's few hundred `python -m huiying` child processes compiles the

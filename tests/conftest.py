@@ -20,7 +20,7 @@ import pytest
 
 
 def _own_names_per_worker() -> None:
-    """Under pytest-xdist (`make test` runs two workers) each worker process gets a PostgreSQL
+    """Under pytest-xdist (`make test` runs three workers) each worker process gets a PostgreSQL
     database name and a Redis DB number of its own, so no two tests share one at a time."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, …
     if not worker:
