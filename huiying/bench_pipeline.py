@@ -7,6 +7,13 @@ batches, each batch's ids enqueued at once), with real worker processes consumin
 analysis queue, and ends when every comment is processed and one notification scan has
 turned the new cases into rows. The baseline sends COMMENTS no-op tasks (each increments a
 Redis counter) to the same worker command and ends when all have run.
+
+The latency leg stores LATENCY_RATE comments a second for LATENCY_SECONDS (a batch every
+0.1 s, each enqueued as it commits) to a fresh worker, and takes each comment's latency from
+its batch's commit to the first poll (every 0.05 s) that sees it processed: its case open or
+joined, or it judged irrelevant. The worker has processed one comment before the clock
+starts. It starts at the store, not on a board: the crawl before it (a `huiying crawl`
+process per source and interval) is not in it.
 """
 
 from __future__ import annotations
@@ -32,6 +39,11 @@ WORKER_CONCURRENCY = 2
 REPOST_SHARE = 0.3  # of the comments, reposts of an earlier one: folded into its case
 NOOP_COUNTER = "huiying:bench:noop"
 TARGET_PER_S = 2000
+LATENCY_RATE = 200  # comments a second
+LATENCY_SECONDS = 10
+LATENCY_TICK = 0.1  # seconds between stored batches
+LATENCY_POLL = 0.05
+TARGET_P95_S = 2.0
 
 
 def _recreate(url: str) -> None:
@@ -118,9 +130,21 @@ def _baseline(env: dict[str, str], broker: str, count: int, log: Path) -> float:
     return count / (end - start)
 
 
+def _board(url: str, name: str, title: str) -> int:
+    """A new board source; its id."""
+    from huiying.db import session_scope
+    from huiying.models import Source
+
+    with session_scope(url) as session:
+        source = Source(name=name, title=title, kind="board")
+        session.add(source)
+        session.flush()
+        return source.id
+
+
 def _pipeline(env: dict[str, str], url: str, count: int, log: Path) -> dict:
     from huiying.db import session_scope
-    from huiying.models import Comment, Notification, Source
+    from huiying.models import Comment, Notification
     from huiying.notify import scan
     from huiying.queue import BATCH, enqueue_comments
     from huiying.settings import load
@@ -131,11 +155,7 @@ def _pipeline(env: dict[str, str], url: str, count: int, log: Path) -> dict:
     texts = _texts(count)
     engine = create_engine(url)
     with _worker(env, log) as process:
-        with session_scope(url) as session:
-            source = Source(name="bench-board", title="压测留言板", kind="board")
-            session.add(source)
-            session.flush()
-            source_id = source.id
+        source_id = _board(url, "bench-board", "压测留言板")
         start = time.perf_counter()
         for first in range(0, count, BATCH):
             with session_scope(url) as session:
@@ -165,6 +185,67 @@ def _pipeline(env: dict[str, str], url: str, count: int, log: Path) -> dict:
             "notifications_created": created}
 
 
+def _latency(env: dict[str, str], url: str, rate: int, seconds: float, log: Path) -> dict:
+    from huiying.db import session_scope
+    from huiying.models import Comment
+    from huiying.queue import enqueue_comments
+    from huiying.settings import load
+    from huiying.store import CommentData, upsert_comments
+
+    os.environ.update(env)
+    settings = load()
+    per_tick = max(1, round(rate * LATENCY_TICK))
+    ticks = round(seconds / LATENCY_TICK)
+    texts = _texts(per_tick * ticks, seed=11)
+    engine = create_engine(url)
+    stored_at: dict[int, float] = {}
+    seen_at: dict[int, float] = {}
+    processed = select(Comment.__table__.c.id).where(Comment.__table__.c.processed_at.is_not(None))
+
+    def poll() -> None:
+        with engine.connect() as db:
+            ids = db.scalars(processed).all()
+        now = time.perf_counter()
+        for comment_id in ids:
+            seen_at.setdefault(comment_id, now)
+
+    with _worker(env, log) as process:
+        source_id = _board(url, "latency-board", "时延留言板")
+        with session_scope(url) as session:  # the worker up and warm before the clock starts
+            warm = upsert_comments(session, source_id, [CommentData(external_id="warm", title=texts[0][0],
+                                                                    body=texts[0][1])])
+        enqueue_comments(settings, [row.comment_id for row in warm])
+        _wait(lambda: (poll(), bool(seen_at))[1], "the worker to start", 120, process)
+        seen_at.clear()
+        start = time.perf_counter()
+        for tick in range(ticks):
+            first = tick * per_tick
+            with session_scope(url) as session:
+                batch = upsert_comments(session, source_id, [
+                    CommentData(external_id=f"l{n}", title=title, body=body)
+                    for n, (title, body) in enumerate(texts[first:first + per_tick], first)])
+            committed = time.perf_counter()
+            ids = [row.comment_id for row in batch if row.needs_processing]
+            stored_at.update((comment_id, committed) for comment_id in ids)
+            enqueue_comments(settings, ids)
+            poll()
+            while time.perf_counter() < start + (tick + 1) * LATENCY_TICK:
+                time.sleep(LATENCY_POLL)
+                poll()
+
+        def all_seen() -> bool:
+            poll()
+            return set(stored_at) <= set(seen_at)
+
+        _wait(all_seen, "every comment of the latency leg to be processed", 600, process)
+    engine.dispose()
+    latencies = sorted(seen_at[i] - stored_at[i] for i in stored_at)
+    return {"latency_comments": len(latencies), "latency_rate_per_s": rate,
+            "latency_p50_s": round(latencies[len(latencies) // 2], 2),
+            "latency_p95_s": round(latencies[int(len(latencies) * 0.95)], 2),
+            "latency_max_s": round(latencies[-1], 2), "latency_target_p95_s": TARGET_P95_S}
+
+
 def bench_pipeline(machine: dict) -> dict:
     url = os.environ.get("HUIYING_BENCH_PIPELINE_DATABASE_URL", DEFAULT_URL)
     broker = os.environ.get("HUIYING_BENCH_REDIS_URL", DEFAULT_REDIS)
@@ -178,7 +259,9 @@ def bench_pipeline(machine: dict) -> dict:
         noop = _baseline(env, broker, count, Path(tmp, "worker-noop.log"))
         redis.Redis.from_url(broker).flushdb()
         pipeline = _pipeline(env, url, count, Path(tmp, "worker-pipeline.log"))
-    return {"suite": "pipeline", "worker_concurrency": WORKER_CONCURRENCY, **pipeline,
+        rate = int(os.environ.get("HUIYING_BENCH_LATENCY_RATE", LATENCY_RATE))
+        latency = _latency(env, url, rate, LATENCY_SECONDS, Path(tmp, "worker-latency.log"))
+    return {"suite": "pipeline", "worker_concurrency": WORKER_CONCURRENCY, **pipeline, **latency,
             "baseline_noop_tasks_per_s": round(noop, 1),
             "ratio_to_noop": round(pipeline["comments_per_s"] / noop, 2),
             "target_comments_per_s": TARGET_PER_S, **machine}
