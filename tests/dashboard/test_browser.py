@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
@@ -140,6 +141,9 @@ def overflows(page) -> bool:
                          " || document.body.scrollWidth > window.innerWidth")
 
 
+OPEN = re.compile(r"(^|\s)show(\s|$)")  # a Bootstrap collapse done opening
+
+
 def test_case_list_on_a_phone(page, live_server, users, cases, tmp_path):
     page.set_viewport_size({"width": 390, "height": 844})
     errors = log_in(page, live_server, "press", PASSWORD)
@@ -157,6 +161,9 @@ def test_case_list_on_a_phone(page, live_server, users, cases, tmp_path):
     expect(page.get_by_label("渠道")).to_be_hidden()
     page.get_by_role("button", name="筛选与排序").click()
     expect(page.get_by_label("渠道")).to_be_visible()
+    # Bootstrap's collapse is still sliding open (class "collapsing") when the fields show: a
+    # click then can miss the moving button (seen with three test workers on two cores).
+    expect(page.locator("#filters")).to_have_class(OPEN)
     page.get_by_label("排序").select_option("heat")
     page.get_by_label("状态", exact=True).select_option("已派单")
     shot(page, tmp_path, "cases-filters-390.png")
@@ -168,6 +175,7 @@ def test_case_list_on_a_phone(page, live_server, users, cases, tmp_path):
     # Bulk: tick all on the page, 办结 — refused for each (not yet answered), said per case.
     expect(page.get_by_label("全选本页")).to_be_hidden()  # folded away like the filters
     page.get_by_role("button", name="批量操作").click()
+    expect(page.locator("#bulk-bar")).to_have_class(OPEN)
     page.get_by_label("全选本页").check()
     assert page.locator('input[name="case"]:checked').count() == 3
     page.get_by_role("combobox", name="批量操作").select_option("close")
