@@ -16,9 +16,9 @@ bootstrap = Bootstrap5()
 
 
 class _CompiledTemplates(BytecodeCache):
-    """Compiled templates shared by every app this process makes, keyed by the template's
-    name and source checksum: a process that makes many apps (the test suite makes one per
-    test) compiles each template once instead of once an app."""
+    """Compiled templates shared by every app this process makes, by template name (Jinja
+    compiles again a template whose source checksum changed): a process that makes many apps
+    (the test suite makes one per test) compiles each template once instead of once an app."""
 
     def __init__(self) -> None:
         self._code: dict[str, bytes] = {}

@@ -200,22 +200,30 @@ def _latency(env: dict[str, str], url: str, rate: int, seconds: float, log: Path
     engine = create_engine(url)
     stored_at: dict[int, float] = {}
     seen_at: dict[int, float] = {}
-    processed = select(Comment.__table__.c.id).where(Comment.__table__.c.processed_at.is_not(None))
-
-    def poll() -> None:
-        with engine.connect() as db:
-            ids = db.scalars(processed).all()
-        now = time.perf_counter()
-        for comment_id in ids:
-            seen_at.setdefault(comment_id, now)
+    comments = Comment.__table__
 
     with _worker(env, log) as process:
         source_id = _board(url, "latency-board", "时延留言板")
+        # Only this board's comments: the throughput leg's are in the same database.
+        processed = select(comments.c.id).where(comments.c.source_id == source_id,
+                                                comments.c.processed_at.is_not(None))
+
+        def poll() -> None:
+            with engine.connect() as db:
+                ids = db.scalars(processed).all()
+            now = time.perf_counter()
+            for comment_id in ids:
+                seen_at.setdefault(comment_id, now)
+
+        def seen(ids) -> bool:
+            poll()
+            return set(ids) <= seen_at.keys()
+
         with session_scope(url) as session:  # the worker up and warm before the clock starts
-            warm = upsert_comments(session, source_id, [CommentData(external_id="warm", title=texts[0][0],
-                                                                    body=texts[0][1])])
-        enqueue_comments(settings, [row.comment_id for row in warm])
-        _wait(lambda: (poll(), bool(seen_at))[1], "the worker to start", 120, process)
+            warm = [row.comment_id for row in upsert_comments(session, source_id, [
+                CommentData(external_id="warm", title=texts[0][0], body=texts[0][1])])]
+        enqueue_comments(settings, warm)
+        _wait(lambda: seen(warm), "the worker to start", 120, process)
         seen_at.clear()
         start = time.perf_counter()
         for tick in range(ticks):
@@ -232,12 +240,7 @@ def _latency(env: dict[str, str], url: str, rate: int, seconds: float, log: Path
             while time.perf_counter() < start + (tick + 1) * LATENCY_TICK:
                 time.sleep(LATENCY_POLL)
                 poll()
-
-        def all_seen() -> bool:
-            poll()
-            return set(stored_at) <= set(seen_at)
-
-        _wait(all_seen, "every comment of the latency leg to be processed", 600, process)
+        _wait(lambda: seen(stored_at), "every comment of the latency leg to be processed", 600, process)
     engine.dispose()
     latencies = sorted(seen_at[i] - stored_at[i] for i in stored_at)
     return {"latency_comments": len(latencies), "latency_rate_per_s": rate,
