@@ -135,6 +135,11 @@ def _process(session: Session, ids: Sequence[int], *, engine: str, router, relev
                 case = workflow.open_case(session, comment, result, department, now=now, tz=tz)
                 known.add(case, result.lsh_keys)
                 opened.append((case, comment))
+    # The hot-word terms, in the same transaction: a comment is counted exactly when it is
+    # stored. On PostgreSQL the batch's rows were read FOR UPDATE, so they are current and their
+    # terms go in the same UPDATE as the analysis; SQLite reads outside the write transaction,
+    # so there they are read again once it holds the write lock (count_comments).
+    counted = hot_terms.recount(comments, tz) if is_postgresql(session) else None
     workflow.add_comments(session, joins, now=now)
     session.flush()
     # The new cases' near-duplicate signatures: plain rows in one statement, no objects.
@@ -145,8 +150,10 @@ def _process(session: Session, ids: Sequence[int], *, engine: str, router, relev
                  comment.source_id, case.severity, case.department.name if case.department else "待研判")
     for case, comment, how in joins:
         log.debug("comment %d (source %d) joined case %d: %s", comment.id, comment.source_id, case.id, how)
-    # The hot-word terms, in the same transaction: a comment is counted exactly when it is stored.
-    hot_terms.count_comments(session, comments, tz)
+    if counted is None:
+        hot_terms.count_comments(session, comments, tz)
+    else:
+        hot_terms.add_counts(session, counted)
     session.commit()
     return len(comments)
 
@@ -160,19 +167,22 @@ class _KnownCases:
     near-duplicates and forum floors may join, and those the batch opens as it goes."""
 
     by_fingerprint: dict[str, Case] = field(default_factory=dict)
-    by_key: dict[int, list[Case]] = field(default_factory=dict)
     by_id: dict[int, Case] = field(default_factory=dict)
+    # The cases opened in this batch, by signature key (existing ones were compared already).
+    opened_by_key: dict[int, list[Case]] = field(default_factory=dict)
+    # fingerprint → (existing case, containment) of the nearest existing case of that text.
+    nearest: dict[str, tuple[int, float]] = field(default_factory=dict)
     # Forum threads: (source id, thread post's external id) → the post's case id (None: not
     # in a case); the batch's own comments by the same key, for a post processed just now.
     threads: dict[tuple[int, str], int | None] = field(default_factory=dict)
     posts: dict[tuple[int, str], Comment] = field(default_factory=dict)
-    shingles: dict[Case, set[str]] = field(default_factory=dict)  # of a case's text, made once
+    shingles: dict[Case, set[str]] = field(default_factory=dict)  # of an opened case's text, made once
 
     def add(self, case: Case, keys: Sequence[int]) -> None:
-        """A case the batch may fold into, with its signature keys."""
+        """A case the batch opened, with its signature keys: later comments may fold into it."""
         self.by_fingerprint.setdefault(case.fingerprint, case)
         for key in keys:
-            self.by_key.setdefault(key, []).append(case)
+            self.opened_by_key.setdefault(key, []).append(case)
 
     def twin(self, fingerprint: str, case: Case) -> None:
         """A text that is in `case` without being its first (a near-duplicate joined it): its
@@ -181,19 +191,23 @@ class _KnownCases:
 
     def case_for(self, result: Analysis) -> tuple[Case | None, str]:
         """The case the comment repeats word for word, else the one whose first text it nearly
-        repeats (most shared signature keys, then containment)."""
+        repeats most (by containment): the nearest existing case, or one the batch opened."""
         case = self.by_fingerprint.get(result.fingerprint)
         if case is not None:
             return case, "相同诉求"
-        shared = Counter(case for key in result.lsh_keys for case in self.by_key.get(key, ()))
         best, best_score = None, 0.0
-        own = shingles(result.text_norm)
-        for case, _ in shared.most_common(NEAR_DUPLICATE_CANDIDATES):
-            if case not in self.shingles:
-                self.shingles[case] = shingles(case.match_text)
-            score = shingle_containment(result.text_norm, own, case.match_text, self.shingles[case])
-            if score >= NEAR_DUPLICATE_CONTAINMENT and score > best_score:
-                best, best_score = case, score
+        if result.fingerprint in self.nearest:
+            case_id, best_score = self.nearest[result.fingerprint]
+            best = self.by_id[case_id]
+        opened = Counter(case for key in result.lsh_keys for case in self.opened_by_key.get(key, ()))
+        if opened:
+            own = shingles(result.text_norm)
+            for case, _ in opened.most_common(NEAR_DUPLICATE_CANDIDATES):
+                if case not in self.shingles:
+                    self.shingles[case] = shingles(case.match_text)
+                score = shingle_containment(result.text_norm, own, case.match_text, self.shingles[case])
+                if score >= NEAR_DUPLICATE_CONTAINMENT and score > best_score:
+                    best, best_score = case, score
         return best, "近似重复"
 
     def thread_case(self, comment: Comment) -> Case | None:
@@ -207,47 +221,76 @@ class _KnownCases:
 
 
 def _known_cases(session: Session, comments: list[Comment], results: list[Analysis]) -> _KnownCases:
-    """Read the existing cases this batch may join, in one statement.
+    """Read the existing cases this batch may join.
 
-    Not locked: two workers folding into the same cases do not wait for each other. Heat is an
-    SQL increment, and every case a batch changes is written in one flush, in id order (the
-    ORM's order), before any other row it locks — two batches lock shared cases in the same
-    order and cannot deadlock on them. The fingerprints of the texts the batch may open a case
-    for are locked first (advisory locks, in order): of two workers opening a case of the same
-    new text, the second waits, then finds the first one's case here and joins it.
+    Near-duplicates are decided on narrow rows (id and text of the cases sharing most
+    signature keys with each text); only the cases the batch may join are read whole, in one
+    statement. Not locked: two workers folding into the same cases do not wait for each other.
+    Heat is an SQL increment, and every case a batch changes is written in one flush, in id
+    order (the ORM's order), before any other row it locks — two batches lock shared cases in
+    the same order and cannot deadlock on them. The fingerprints of the texts the batch may
+    open a case for are locked first (advisory locks, in order): of two workers opening a case
+    of the same new text, the second waits, then finds the first one's case here and joins it.
     """
     known = _KnownCases(posts={(c.source_id, c.external_id): c for c in comments})
-    joining = [result for comment, result in zip(comments, results, strict=True)
+    joining = {result.fingerprint: result for comment, result in zip(comments, results, strict=True)
                if result.relevant and not result.error and comment.case_id is None
-               and not _imported(comment)]
-    fingerprints = sorted({result.fingerprint for result in joining})
+               and not _imported(comment)}
+    fingerprints = sorted(joining)
     if fingerprints and is_postgresql(session):
         session.execute(text("SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT unnest(CAST(:keys "
                              "AS bigint[])) AS k ORDER BY k) AS sorted"),
                         {"keys": [int(fingerprint[:15], 16) for fingerprint in fingerprints]})
-    keys = sorted({key for result in joining for key in result.lsh_keys})
-    if is_postgresql(session):  # one array parameter, not thousands
-        shares_key = CaseSignature.key == any_(bindparam("keys", keys, type_=ARRAY(BigInteger)))
-    else:
-        shares_key = CaseSignature.key.in_(keys)
-    signatures = session.execute(select(CaseSignature.case_id, CaseSignature.key)
-                                 .where(shares_key)).all() if keys else []
-    known.threads = _thread_cases(session, comments)
     twins = _twin_cases(session, fingerprints)
-    ids = ({case_id for case_id, _ in signatures} | {i for i in known.threads.values() if i is not None}
-           | set(twins.values()))
+    # A text already in a case joins it word for word: no near-duplicate to look for.
+    known.nearest = _nearest_cases(session, [result for fingerprint, result in joining.items()
+                                             if fingerprint not in twins])
+    known.threads = _thread_cases(session, comments)
+    ids = ({case_id for case_id, _ in known.nearest.values()} | set(twins.values())
+           | {i for i in known.threads.values() if i is not None})
     if fingerprints or ids:
         known.by_id = {case.id: case for case in session.scalars(
             select(Case).where(Case.fingerprint.in_(fingerprints) | Case.id.in_(ids)).order_by(Case.id))}
-    keys_of: dict[int, list[int]] = {}
-    for case_id, key in signatures:
-        keys_of.setdefault(case_id, []).append(key)
     for case in known.by_id.values():
-        known.add(case, keys_of.get(case.id, []))
+        known.by_fingerprint.setdefault(case.fingerprint, case)
     for fingerprint, case_id in twins.items():
         if case_id in known.by_id:
             known.twin(fingerprint, known.by_id[case_id])
     return known
+
+
+def _nearest_cases(session: Session, results: list[Analysis]) -> dict[str, tuple[int, float]]:
+    """fingerprint → (case id, containment) of the existing case each text nearly repeats
+    most, among the NEAR_DUPLICATE_CANDIDATES sharing most signature keys with it; texts with
+    none at NEAR_DUPLICATE_CONTAINMENT or above are absent."""
+    keys = sorted({key for result in results for key in result.lsh_keys})
+    if not keys:
+        return {}
+    if is_postgresql(session):  # one array parameter, not thousands
+        shares_key = CaseSignature.key == any_(bindparam("keys", keys, type_=ARRAY(BigInteger)))
+    else:
+        shares_key = CaseSignature.key.in_(keys)
+    cases_of: dict[int, list[int]] = {}
+    for case_id, key in session.execute(select(CaseSignature.case_id, CaseSignature.key).where(shares_key)):
+        cases_of.setdefault(key, []).append(case_id)
+    candidates = {result.fingerprint: [case_id for case_id, _ in Counter(
+        case_id for key in result.lsh_keys for case_id in cases_of.get(key, ())
+    ).most_common(NEAR_DUPLICATE_CANDIDATES)] for result in results}
+    wanted = sorted({case_id for ids in candidates.values() for case_id in ids})
+    if not wanted:
+        return {}
+    texts = dict(session.execute(select(Case.id, Case.match_text).where(Case.id.in_(wanted))).all())
+    made: dict[int, set[str]] = {}  # a case's shingles, made once for the batch
+    nearest: dict[str, tuple[int, float]] = {}
+    for result in results:
+        own = shingles(result.text_norm)
+        for case_id in candidates[result.fingerprint]:
+            if case_id not in made:
+                made[case_id] = shingles(texts[case_id])
+            score = shingle_containment(result.text_norm, own, texts[case_id], made[case_id])
+            if score >= NEAR_DUPLICATE_CONTAINMENT and score > nearest.get(result.fingerprint, (0, 0.0))[1]:
+                nearest[result.fingerprint] = (case_id, score)
+    return nearest
 
 
 def _twin_cases(session: Session, fingerprints: Sequence[str]) -> dict[str, int]:
@@ -300,7 +343,7 @@ def _store_analysis(comment: Comment, result: Analysis, now: datetime) -> None:
 
 ANALYSIS_COLUMNS = ("text_norm", "relevance", "relevant", "sentiment", "sentiment_label", "topic",
                     "severity", "fingerprint", "model_version", "analysis_error", "processed_at",
-                    "case_id")
+                    "case_id", "terms", "terms_day")
 
 
 def _imported(comment: Comment) -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -78,16 +79,34 @@ def _count(session: Session, ids: Sequence[int], tz: str, segment: bool) -> int:
     locked = session.scalars(
         select(Comment).where(Comment.id.in_(ids)).order_by(Comment.id)
         .with_for_update().execution_options(populate_existing=True)).all()
+    counted = recount(locked, tz, segment=segment)
+    add_counts(session, counted)
+    return counted.comments
+
+
+@dataclass
+class Recount:
+    """What `recount` changed: increments of term_day and term_day_total, and how many of the
+    comments are now counted."""
+
+    terms: Counter[tuple[date, str]] = field(default_factory=Counter)
+    totals: Counter[date] = field(default_factory=Counter)
+    comments: int = 0
+
+
+def recount(comments: Sequence[Comment], tz: str, *, segment: bool = True) -> Recount:
+    """Set each comment's terms and day as it is now, and return the increments that take
+    away what it added before and add what it adds now. No SQL: the comments are current and
+    row-locked by the caller (processing reads its batch FOR UPDATE, so its comments' UPDATE
+    carries their terms: one write of each row), and `add_counts` writes the increments."""
     zone = ZoneInfo(tz)
-    terms: Counter[tuple[date, str]] = Counter()
-    totals: Counter[date] = Counter()
-    now_counted = 0
+    counted = Recount()
     segmented: dict[str, list[str]] = {}
-    for comment in locked:
+    for comment in comments:
         if comment.terms_day is not None:
             for term in comment.terms or ():
-                terms[comment.terms_day, term] -= 1
-            totals[comment.terms_day] -= 1
+                counted.terms[comment.terms_day, term] -= 1
+            counted.totals[comment.terms_day] -= 1
             comment.terms_day = None
         if not counts(comment):
             if segment:  # processed again into irrelevance: its old terms may be of an old text
@@ -103,13 +122,19 @@ def _count(session: Session, ids: Sequence[int], tz: str, segment: bool) -> int:
             continue  # the sweep segments it
         day = day_of(comment, zone)
         for term in comment.terms:
-            terms[day, term] += 1
-        totals[day] += 1
+            counted.terms[day, term] += 1
+        counted.totals[day] += 1
         comment.terms_day = day
-        now_counted += 1
-    _add(session, TermDay, [{"day": d, "term": t, "docs": n} for (d, t), n in sorted(terms.items()) if n])
-    _add(session, TermDayTotal, [{"day": d, "docs": n} for d, n in sorted(totals.items()) if n])
-    return now_counted
+        counted.comments += 1
+    return counted
+
+
+def add_counts(session: Session, counted: Recount) -> None:
+    """Write `recount`'s increments: last in a transaction, since every worker adds to the
+    same rows of the day (each holds their row locks from here to its commit)."""
+    _add(session, TermDay, [{"day": d, "term": t, "docs": n}
+                            for (d, t), n in sorted(counted.terms.items()) if n])
+    _add(session, TermDayTotal, [{"day": d, "docs": n} for d, n in sorted(counted.totals.items()) if n])
 
 
 def _add(session: Session, table: type[TermDay] | type[TermDayTotal], rows: list[dict]) -> None:

@@ -81,6 +81,13 @@ def test_a_batch_costs_a_few_statements_not_some_per_comment(any_database):
         # The inserts too are one statement per table (SQLite's driver inserts the ORM's new
         # objects one row at a time; in process, each costs microseconds).
         assert len(statements) <= 40, "\n".join(statements)
+        # Each comment's row is written once: its analysis, case and hot-word terms together
+        # (rows read FOR UPDATE are current; a second UPDATE would rewrite every row and index).
+        comment_updates = [s for s in statements if s.lstrip().startswith("UPDATE comment")]
+        assert len(comment_updates) == 1, "\n".join(comment_updates)
+        with session_scope(any_database) as session:
+            counted = session.scalar(select(func.count(Comment.id)).where(Comment.terms_day.is_not(None)))
+            assert counted == session.scalar(select(func.count(Comment.id)).where(Comment.relevant.is_(True)))
 
 
 @pytest.mark.skipif(not PG_URL, reason="needs HUIYING_TEST_DATABASE_URL (make test sets it)")
