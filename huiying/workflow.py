@@ -628,11 +628,14 @@ def answer_disclosure(session: Session, case: Case, actor: Any, result: str, not
 
 def _system(session: Session, case: Case, action: str, *, now: datetime, note: str = "",
             from_status: str | None = None, to_status: str | None = None,
-            data: dict[str, Any] | None = None) -> CaseEvent:
-    """Append an event of the system (actor_id NULL: shown as 系统) and move the status."""
+            data: dict[str, Any] | None = None, touch: bool = True) -> CaseEvent:
+    """Append an event of the system (actor_id NULL: shown as 系统) and move the status.
+    `touch=False`: the caller's own UPDATE of the case sets updated_at (add_comments' heat
+    increment), so the ORM does not write the row a second time for it."""
     if to_status is not None:
         case.status = to_status
-    case.updated_at = now
+    if touch:
+        case.updated_at = now
     event = CaseEvent(case=case, at=now, actor_id=None, action=action, note=note,
                       from_status=from_status, to_status=to_status, data=data or {})
     session.add(event)
@@ -864,7 +867,7 @@ def add_comments(session: Session, joins: Sequence[tuple[Case, Comment, str]], *
     for case, comment, how in joins:
         comment.case = case
         _system(session, case, SystemAction.MERGE_COMMENT, now=now, note=f"{how}：留言 #{comment.id}",
-                data={"comment_id": comment.id})
+                data={"comment_id": comment.id}, touch=False)
         joined.setdefault(case, []).append(comment)
     _add_heat(session, {case: len(comments) for case, comments in joined.items()}, now)
     _escalate_joined(session, joined, now)

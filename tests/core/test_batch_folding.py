@@ -52,24 +52,30 @@ def demo_posts(count: int) -> list[tuple[str, str]]:
     return [(post["title"], post["body"]) for post in posts[:count]]
 
 
+def processed_counting_statements(url: str, ids: list[int]) -> list[str]:
+    """Process `ids` as one batch; the SQL statements it sent."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    engine = engine_for(url)
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with session_scope(url) as session:
+            assert process_comments(session, ids) == len(ids)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return statements
+
+
 def test_a_batch_costs_a_few_statements_not_some_per_comment(any_database):
     """The statement count of a 100-comment batch (reposts, near-duplicates and new cases):
     set-based folding issues about twenty on PostgreSQL, whatever the batch's size; folding one
     comment at a time issued some 20 per comment (about 2,000 here). Counted, not timed."""
     posts = demo_posts(50)
     ids = add_comments(any_database, *posts, *[("转发：" + title, body) for title, body in posts])
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    engine = engine_for(any_database)
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        with session_scope(any_database) as session:
-            assert process_comments(session, ids) == 100
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    statements = processed_counting_statements(any_database, ids)
     with session_scope(any_database) as session:
         in_cases = session.scalar(select(func.count(Comment.id)).where(Comment.case_id.is_not(None)))
         heat = session.scalar(select(func.sum(Case.heat)))
@@ -88,6 +94,26 @@ def test_a_batch_costs_a_few_statements_not_some_per_comment(any_database):
         with session_scope(any_database) as session:
             counted = session.scalar(select(func.count(Comment.id)).where(Comment.terms_day.is_not(None)))
             assert counted == session.scalar(select(func.count(Comment.id)).where(Comment.relevant.is_(True)))
+
+
+def test_comments_joining_existing_cases_write_each_case_once(any_database):
+    """The join's event touches the case in the same UPDATE as its heat increment (one row
+    version per case and batch, not an ORM UPDATE of updated_at and then the increment)."""
+    posts = demo_posts(20)
+    with session_scope(any_database) as session:
+        process_comments(session, add_comments(any_database, *posts))
+        before = {case.id: (case.heat, case.updated_at) for case in session.scalars(select(Case))}
+    reposts = add_comments(any_database, *[("转发：" + title, body) for title, body in posts])
+    statements = processed_counting_statements(any_database, reposts)
+    case_updates = [s for s in statements if s.lstrip().startswith('UPDATE "case"')]
+    assert len(case_updates) == 1, "\n".join(case_updates)
+    with session_scope(any_database) as session:
+        after = {case.id: (case.heat, case.updated_at) for case in session.scalars(select(Case))}
+        joined = session.scalar(select(func.count(Comment.id)).where(Comment.id.in_(reposts),
+                                                                     Comment.case_id.is_not(None)))
+    assert sorted(after) == sorted(before) and joined > 10, (before, after)  # no new case: all joined
+    assert sum(heat for heat, _ in after.values()) == sum(heat for heat, _ in before.values()) + joined
+    assert all(after[case_id][1] > updated_at for case_id, (_, updated_at) in before.items())
 
 
 @pytest.mark.skipif(not PG_URL, reason="needs HUIYING_TEST_DATABASE_URL (make test sets it)")
