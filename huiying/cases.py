@@ -176,7 +176,7 @@ class _KnownCases:
     # in a case); the batch's own comments by the same key, for a post processed just now.
     threads: dict[tuple[int, str], int | None] = field(default_factory=dict)
     posts: dict[tuple[int, str], Comment] = field(default_factory=dict)
-    shingles: dict[Case, set[str]] = field(default_factory=dict)  # of an opened case's text, made once
+    shingles: dict[Case, set[int]] = field(default_factory=dict)  # of an opened case's text, made once
 
     def add(self, case: Case, keys: Sequence[int]) -> None:
         """A case the batch opened, with its signature keys: later comments may fold into it."""
@@ -280,7 +280,7 @@ def _nearest_cases(session: Session, results: list[Analysis]) -> dict[str, tuple
     if not wanted:
         return {}
     texts = dict(session.execute(select(Case.id, Case.match_text).where(Case.id.in_(wanted))).all())
-    made: dict[int, set[str]] = {}  # a case's shingles, made once for the batch
+    made: dict[int, set[int]] = {}  # a case's shingles, made once for the batch
     nearest: dict[str, tuple[int, float]] = {}
     for result in results:
         own = shingles(result.text_norm)
