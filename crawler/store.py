@@ -1,11 +1,12 @@
 """Store first: comments upserted in batches, each failure recorded, ids enqueued after commit.
 
 Items wait in a buffer and are written BATCH_SIZE at a time, or when the oldest has waited
-BATCH_SECONDS, and at the spider's close: one transaction per batch (huiying.store.
-upsert_comments: the same outcomes as one upsert per item). The batch's ids go to the queue
-only after its commit. A crawl that dies loses at most the buffer, which the next crawl stores
-(those comments are new to it). A batch that fails is written again item by item, so one bad
-item is recorded as an error and the others are stored.
+the store's batch_seconds (BATCH_SECONDS; FOLLOW_BATCH_SECONDS for a crawl that follows its
+source, where a new post should reach the worker at once), and at the spider's close: one
+transaction per batch (huiying.store.upsert_comments: the same outcomes as one upsert per
+item). The batch's ids go to the queue only after its commit. A crawl that dies loses at most
+the buffer, which the next crawl stores (those comments are new to it). A batch that fails is
+written again item by item, so one bad item is recorded as an error and the others are stored.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from sqlalchemy import select
 from crawler.dates import parse_site_time
 from crawler.items import CommentItem
 from huiying.db import session_scope
-from huiying.models import CrawlError, CrawlRun, Source, utcnow
+from huiying.models import Comment, CrawlError, CrawlRun, Source, utcnow
 from huiying.sources import SourceConfig
 from huiying.store import CommentData, upsert_comments
 
 BATCH_SIZE = 100  # comments per transaction
 BATCH_SECONDS = 1.0  # the longest a parsed comment waits in the buffer while the crawl goes on
+FOLLOW_BATCH_SECONDS = 0.1
 
 
 @dataclass
@@ -38,8 +40,10 @@ class CrawlStats:
 
 class Store:
     def __init__(self, database_url: str, config: SourceConfig,
-                 enqueue: Callable[[list[int]], object] | None = None) -> None:
+                 enqueue: Callable[[list[int]], object] | None = None,
+                 batch_seconds: float = BATCH_SECONDS) -> None:
         self.database_url = database_url
+        self.batch_seconds = batch_seconds
         self.config = config
         self.enqueue = enqueue
         self.stats = CrawlStats()
@@ -55,6 +59,12 @@ class Store:
                 session.add(source)
                 session.flush()
             self.source_id = source.id
+
+    def stored_urls(self) -> set[str]:
+        """The pages of the source's comments stored already (a following crawl skips them)."""
+        with session_scope(self.database_url) as session:
+            return set(session.scalars(select(Comment.url).where(Comment.source_id == self.source_id,
+                                                                 Comment.url.is_not(None))))
 
     def save(self, item: CommentItem) -> None:
         """Buffer the item; write the buffer when it is full or its oldest item waited long enough."""
@@ -78,9 +88,9 @@ class Store:
             self.flush_due()
 
     def flush_due(self) -> None:
-        """Write the buffer if its oldest item has waited BATCH_SECONDS (the pipeline also
-        calls this every BATCH_SECONDS, so a slow polite crawl stores as it goes)."""
-        if self._buffer and time.monotonic() - self._buffer_since >= BATCH_SECONDS:
+        """Write the buffer if its oldest item has waited batch_seconds (the pipeline also
+        calls this every batch_seconds, so a slow polite crawl stores as it goes)."""
+        if self._buffer and time.monotonic() - self._buffer_since >= self.batch_seconds:
             self.flush()
 
     def flush(self) -> None:

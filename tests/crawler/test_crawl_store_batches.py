@@ -5,7 +5,6 @@ committed, nothing is lost at the spider's close, a crash loses at most the unwr
 import pytest
 from sqlalchemy import func, select
 
-import crawler.store
 from crawler.items import CommentItem
 from crawler.store import BATCH_SIZE, Store
 from huiying.cli.runner import demo_config
@@ -98,9 +97,8 @@ def test_a_comment_that_cannot_be_stored_is_recorded_and_costs_only_itself(url):
     assert "could not store the comment" in store.stats.errors[0]
 
 
-def test_a_slow_crawl_writes_a_waiting_buffer_without_waiting_for_more(url, monkeypatch):
-    monkeypatch.setattr(crawler.store, "BATCH_SECONDS", 0.0)  # every comment has waited long enough
-    store = Store(url, CONFIG)
+def test_a_slow_crawl_writes_a_waiting_buffer_without_waiting_for_more(url):
+    store = Store(url, CONFIG, batch_seconds=0.0)  # every comment has waited long enough
     store.save(item(1))
     assert stored(url) == 1
     store.save(item(2))
