@@ -19,7 +19,6 @@ process per source and interval) is not in it.
 from __future__ import annotations
 
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,6 @@ DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/huiying_bench_pipeli
 DEFAULT_REDIS = "redis://127.0.0.1:6379/12"
 COMMENTS = 20_000
 WORKER_CONCURRENCY = 2
-REPOST_SHARE = 0.3  # of the comments, reposts of an earlier one: folded into its case
 NOOP_COUNTER = "huiying:bench:noop"
 TARGET_PER_S = 2000
 LATENCY_RATE = 200  # comments a second
@@ -56,25 +54,10 @@ def _recreate(url: str) -> None:
 
 
 def _texts(count: int, seed: int = 7) -> list[tuple[str, str]]:
-    """(title, body) pairs made of the demo board's sentences: each new request joins three
-    sentences of different posts (so it is no near-duplicate of another), and REPOST_SHARE of
-    the comments repeat an earlier one word for word (folded into its case)."""
-    from crawler.demo import load_posts
+    """The bench's (title, body) pairs (crawler.demo.texts: distinct requests and reposts)."""
+    from crawler.demo.texts import mixed_texts
 
-    base, later = load_posts()
-    posts = [(p["title"], p["body"]) for p in [*base, *later]]
-    sentences = [s + "。" for _, body in posts for s in body.split("。") if len(s) > 6]
-    places = ["城关", "青石", "河口", "柳树", "白沙", "龙门", "石桥", "新华", "东山", "西岭"]
-    rng = random.Random(seed)
-    made: list[tuple[str, str]] = []
-    for _ in range(count):
-        if made and rng.random() < REPOST_SHARE:
-            made.append(made[rng.randrange(len(made))])
-            continue
-        title = posts[rng.randrange(len(posts))][0]
-        place = places[rng.randrange(len(places))]
-        made.append((f"{place}{title}", place + "".join(rng.sample(sentences, 3))))
-    return made
+    return mixed_texts(count, seed)
 
 
 def _env(url: str, broker: str, data_dir: str) -> dict[str, str]:
