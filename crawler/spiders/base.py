@@ -8,7 +8,9 @@ A spider given `follow_seconds` follows its source instead of crawling it once: 
 idle (Scrapy's spider_idle signal) it schedules the next read of the start pages, at most
 every follow_seconds, and keeps the spider open (DontCloseSpider). Its kind asks
 `self.unseen(links)` for the detail pages it has not requested yet (nor stored before it
-started) and reads further list pages only while a page shows one. Every `full_seconds` it
+started), and whether to read the next list page: yes while a page shows a new link, or shows
+only links first seen in this read (on a busy board the posts move down a page between two
+requests, so a page of those hides the new ones on the page after it). Every `full_seconds` it
 reads every page again, as a crawl once does, so an answer a board adds later is seen.
 """
 
@@ -48,7 +50,8 @@ class SourceSpider(scrapy.Spider):
         self.store = store  # crawler.store.Store, or None when crawling without storing
         self.follow_seconds = follow_seconds  # None: crawl once and close
         self.full_seconds = full_seconds  # following: between reads of every page (None: never)
-        self._known: set[str] = set()  # following: detail pages requested, or stored before
+        self._known: dict[str, int] = {}  # following: detail page → the read that found it (0: stored)
+        self._reads = 0  # following: reads of the start pages so far
         self._full = False  # following: this read of the list pages reads every page again
         self._poll_started = self._full_started = time.monotonic()
         self._next_poll = None  # following: the reactor's call of the next poll
@@ -75,11 +78,12 @@ class SourceSpider(scrapy.Spider):
 
     async def start(self):
         if self.following and self.store is not None:
-            self._known.update(self.store.stored_urls())
+            self._known.update(dict.fromkeys(self.store.stored_urls(), 0))
         for request in self.start_requests_now():
             yield request
 
     def start_requests_now(self) -> list[scrapy.Request]:
+        self._reads += 1
         # Following, the start pages are read again and again: past the duplicate filter.
         return [self.request(url, self.parse_start, page=1, dont_filter=self.following)
                 for url in self.config.start_urls]
@@ -114,14 +118,17 @@ class SourceSpider(scrapy.Spider):
         if self._next_poll is not None and self._next_poll.active():
             self._next_poll.cancel()
 
-    def unseen(self, urls: list[str]) -> list[str]:
-        """Following: the detail pages not requested (nor stored) before, now marked as
-        requested. Crawling once: all of them (the duplicate filter drops repeats)."""
+    def unseen(self, urls: list[str]) -> tuple[list[str], bool]:
+        """The detail pages of a list page to request, and whether to read the next list page.
+        Following: the pages not requested (nor stored) before, now marked as requested; the
+        next page unless this one shows nothing new and a link found by an earlier read.
+        Crawling once: all of them (the duplicate filter drops repeats), and the next page."""
         if not self.following:
-            return urls
+            return urls, True
         new = [url for url in dict.fromkeys(urls) if url not in self._known]
-        self._known.update(new)
-        return new
+        earlier = any(self._known[url] < self._reads for url in urls if url in self._known)
+        self._known.update(dict.fromkeys(new, self._reads))
+        return new, bool(new) or not earlier
 
     def parse_start(self, response, page: int):
         """The pages of the source's start_urls and those that follow them."""

@@ -17,10 +17,10 @@ class BoardSpider(SourceSpider):
         if not links:
             self.record_error(response.url, "the list page has no links matching list.link "
                                             "(did the site's layout change?)")
-        new = self.unseen([response.urljoin(link.strip()) for link in links])
+        new, further = self.unseen([response.urljoin(link.strip()) for link in links])
         for url in new:
             yield self.follow_detail(response, url, self.parse_detail)
-        if new or not self.following:  # a page of nothing new: the rest was read before
+        if further:
             yield from self.pages_after(response, selector, self.config.list.get("next"), page,
                                         self.parse_start)
 
