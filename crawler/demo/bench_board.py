@@ -182,7 +182,6 @@ def main(argv: list[str] | None = None) -> None:
         app = make_app(args.threads)
     server = make_server("127.0.0.1", args.port, app,
                          server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
-    server.request_queue_size = 128
     print(f"http://127.0.0.1:{server.server_port}", flush=True)
     try:
         server.serve_forever(poll_interval=0.1)
