@@ -242,6 +242,21 @@ class Child:
             self.process.terminate()
 
 
+def crawl_children(settings: Settings, python: str) -> list[Child]:
+    """A following crawl per source that sets follow_seconds (started again if it stops), and
+    one crawl of the others now rather than at the scheduler's first tick."""
+    configs = enabled_configs(settings)
+    followed = [c.name for c in configs if c.follow_seconds]
+    children = [Child(f"follow-{name}", [python, "-m", "huiying", "crawl", "--follow", name])
+                for name in followed]
+    others = [c.name for c in configs if not c.follow_seconds]
+    if others:
+        # All enabled sources when none is followed: what `huiying crawl` crawls.
+        names = others if followed else []
+        children.append(Child("crawl", [python, "-m", "huiying", "crawl", *names], restart=False))
+    return children
+
+
 def supervise(settings: Settings, admin_password: str | None) -> None:
     """Run web, worker, scheduler (and the demo site) as children until Ctrl-C."""
     python = sys.executable
@@ -266,8 +281,7 @@ def supervise(settings: Settings, admin_password: str | None) -> None:
         children.append(Child(f"worker-{queue}", [python, "-m", "huiying", "worker", "--queues", queue,
                                                   "--concurrency", str(concurrency)]))
     children.append(Child("scheduler", [python, "-m", "huiying", "scheduler"]))
-    # The first crawl starts now rather than at the scheduler's first tick.
-    children.append(Child("crawl", [python, "-m", "huiying", "crawl"], restart=False))
+    children.extend(crawl_children(settings, python))
     for child in children[started:]:
         child.start()
 

@@ -16,7 +16,7 @@ import yaml
 from sqlalchemy import create_engine, text
 
 from huiying.cli.runner import demo_config
-from tests.conftest import huiying, last_json, wait_until
+from tests.conftest import huiying, last_json, use_env, wait_until
 
 WARM, PUBLISHED = 60, 4  # two list pages of 50 links from the start
 
@@ -148,3 +148,21 @@ def test_follow_mistakes_are_one_sentence(migrated_env, board, args, source, mes
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error: ") and message in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_huiying_run_keeps_a_follower_per_followed_source_and_crawls_the_others_once(
+        migrated_env, board, monkeypatch):
+    from huiying import settings as settings_module
+    from huiying.cli.runner import crawl_children, sync_sources
+
+    write_source(migrated_env, board, follow_seconds=2)
+    plain = demo_config(board).as_dict()
+    plain.update(name="plain")
+    sources = Path(migrated_env["HUIYING_DATA_DIR"]) / "sources"
+    (sources / "plain.yml").write_text(yaml.safe_dump(plain, allow_unicode=True), "utf-8")
+    use_env(monkeypatch, migrated_env)
+    settings = settings_module.load()
+    sync_sources(settings)
+    children = {child.name: (child.argv[1:], child.restart) for child in crawl_children(settings, "python")}
+    assert children == {"follow-followed": (["-m", "huiying", "crawl", "--follow", "followed"], True),
+                        "crawl": (["-m", "huiying", "crawl", "plain"], False)}
