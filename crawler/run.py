@@ -24,10 +24,10 @@ def _process(overrides: dict | None) -> CrawlerProcess:
 @dataclass(frozen=True)
 class Following:
     """How a crawl follows its sources: every page read again every interval (the source's
-    interval_minutes, else `interval_minutes`; None: never), and `keep(name)` asked every
+    interval_minutes, else `full_seconds`; None: never), and `keep(name)` asked every
     `keep_seconds` whether the crawl may go on (the source's claim)."""
 
-    interval_minutes: int | None = None
+    full_seconds: float | None = None
     keep: Callable[[str], bool] | None = None
     keep_seconds: float = 300.0
 
@@ -41,7 +41,7 @@ def crawl(configs: list[SourceConfig], database_url: str,
     stores: dict[str, Store] = {}
     askers = []  # held here: Scrapy's signals keep only weak references
     for config in configs:
-        store = Store(database_url, config, enqueue,
+        store = Store(database_url, config, enqueue, following=following is not None,
                       batch_seconds=FOLLOW_BATCH_SECONDS if following else BATCH_SECONDS)
         stores[config.name] = store
         if following is None:
@@ -50,8 +50,8 @@ def crawl(configs: list[SourceConfig], database_url: str,
         crawler = process.create_crawler(spider_for(config.kind))
         if following.keep is not None:
             askers.append(_KeepAsking(crawler, config.name, following))
-        minutes = config.interval_minutes or following.interval_minutes
-        process.crawl(crawler, config=config, store=store, full_seconds=minutes * 60 if minutes else None,
+        full = config.interval_minutes * 60 if config.interval_minutes else following.full_seconds
+        process.crawl(crawler, config=config, store=store, full_seconds=full,
                       follow_seconds=config.follow_seconds or DEFAULT_FOLLOW_SECONDS)
     process.start()
     return {name: store.stats for name, store in stores.items()}

@@ -41,13 +41,16 @@ class CrawlStats:
 class Store:
     def __init__(self, database_url: str, config: SourceConfig,
                  enqueue: Callable[[list[int]], object] | None = None,
-                 batch_seconds: float = BATCH_SECONDS) -> None:
+                 batch_seconds: float = BATCH_SECONDS, following: bool = False) -> None:
         self.database_url = database_url
         self.batch_seconds = batch_seconds
+        self.following = following  # a crawl that follows the source: a crawl_run per stretch
         self.config = config
         self.enqueue = enqueue
         self.stats = CrawlStats()
-        self.started_at = utcnow()
+        self.started_at = self._period_started = utcnow()
+        self._recorded: dict[str, int] = {}  # the totals the last crawl_run row counted up to
+        self._saved = 0  # items handed to save()
         self._buffer: list[tuple[str, CommentData]] = []  # (the page's url, the comment)
         self._buffer_since = 0.0
         with session_scope(database_url) as session:
@@ -68,6 +71,7 @@ class Store:
 
     def save(self, item: CommentItem) -> None:
         """Buffer the item; write the buffer when it is full or its oldest item waited long enough."""
+        self._saved += 1
         tz = self.config.timezone
         fetched_at = utcnow()  # items are saved as they are parsed, moments after the fetch
         times = {}
@@ -133,17 +137,31 @@ class Store:
             session.add(CrawlError(source_id=self.source_id, url=url, error=message[:2000]))
 
     def close(self, item_count: int, scrapy_stats: dict | None = None) -> None:
-        """The crawl ended: the source's last crawl, and one crawl_run row (crawl health)."""
+        """The crawl ended: the source's last crawl, and one crawl_run row (crawl health) of
+        what it read since the last row; a follower's stretch that read and failed nothing
+        has none (a quiet board is no empty crawl)."""
         self.flush()
         scrapy_stats = scrapy_stats or {}
         self.stats.excluded = scrapy_stats.get("huiying/excluded", 0)
+        self._record_run(item_count, scrapy_stats, always=not self.following)
+
+    def checkpoint(self, scrapy_stats: dict) -> None:
+        """A following crawl has read every page again: a crawl_run row, as a crawl once
+        writes, of what it read since the last row."""
+        self.flush()
+        self._record_run(self._saved, scrapy_stats, always=True)
+
+    def _record_run(self, item_count: int, scrapy_stats: dict, always: bool) -> None:
+        totals = {"pages": scrapy_stats.get("response_received_count", 0), "items": item_count,
+                  "new": self.stats.new, "errors": len(self.stats.errors),
+                  "robots_refused": scrapy_stats.get("robotstxt/forbidden", 0)}
+        period = {name: totals[name] - self._recorded.get(name, 0) for name in totals}
         now = utcnow()
         with session_scope(self.database_url) as session:
             source = session.get(Source, self.source_id)
             source.last_crawled_at = now
-            source.last_item_count = item_count
-            session.add(CrawlRun(
-                source_id=self.source_id, started_at=self.started_at, finished_at=now,
-                pages=scrapy_stats.get("response_received_count", 0), items=item_count,
-                new=self.stats.new, errors=len(self.stats.errors),
-                robots_refused=scrapy_stats.get("robotstxt/forbidden", 0)))
+            if always or period["items"] or period["errors"]:
+                source.last_item_count = period["items"]
+                session.add(CrawlRun(source_id=self.source_id, started_at=self._period_started,
+                                     finished_at=now, **period))
+        self._recorded, self._period_started = totals, now

@@ -11,7 +11,8 @@ every follow_seconds, and keeps the spider open (DontCloseSpider). Its kind asks
 started), and whether to read the next list page: yes while a page shows a new link, or shows
 only links first seen in this read (on a busy board the posts move down a page between two
 requests, so a page of those hides the new ones on the page after it). Every `full_seconds` it
-reads every page again, as a crawl once does, so an answer a board adds later is seen.
+reads every page again, as a crawl once does, so an answer a board adds later is seen, and
+records that read as a crawl_run (crawl health compares like with like).
 """
 
 from __future__ import annotations
@@ -95,6 +96,9 @@ class SourceSpider(scrapy.Spider):
         follow_seconds have passed since the last read began."""
         if self.store is not None:
             self.store.flush()
+            if self._full:  # every page read again, as a crawl once reads them: its crawl_run
+                self.store.checkpoint(self.crawler.stats.get_stats())
+                self._full = False
         if self._next_poll is None:
             from twisted.internet import reactor  # the one Scrapy installed
 

@@ -315,7 +315,7 @@ def _follow(settings: Settings, configs, enqueue, overrides: dict) -> dict:
 
     with followed_crawls(settings, configs) as keep:
         return crawl(configs, settings.database_url, enqueue=enqueue, settings=overrides,
-                     following=Following(interval_minutes=settings.crawl_interval_minutes, keep=keep,
+                     following=Following(full_seconds=settings.crawl_interval_minutes * 60.0, keep=keep,
                                          keep_seconds=CLAIM_RENEW_EVERY.total_seconds()))
 
 

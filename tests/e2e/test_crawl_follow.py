@@ -166,3 +166,46 @@ def test_huiying_run_keeps_a_follower_per_followed_source_and_crawls_the_others_
     children = {child.name: (child.argv[1:], child.restart) for child in crawl_children(settings, "python")}
     assert children == {"follow-followed": (["-m", "huiying", "crawl", "--follow", "followed"], True),
                         "crawl": (["-m", "huiying", "crawl", "plain"], False)}
+
+
+# crawler.run.crawl following the board in a process of its own (a reactor runs once per
+# process): every page read again each `full_seconds`, and stopped by itself once `keep` says
+# the claim is lost, which it does once two reads of every page are recorded.
+FOLLOW_SCRIPT = """
+import dataclasses, json, sys
+from sqlalchemy import func, select
+from crawler.run import Following, crawl
+from huiying.cli.runner import demo_config
+from huiying.db import session_scope
+from huiying.models import CrawlRun
+board, url = sys.argv[1:]
+config = dataclasses.replace(demo_config(board), name="followed", interval_minutes=None,
+                             follow_seconds=0.1, spec={**demo_config(board).spec,
+                                                       "start_urls": [board + "/board?page=1"]})
+asked = []
+def keep(name):
+    asked.append(name)
+    with session_scope(url) as session:
+        return session.scalar(select(func.count(CrawlRun.id))) < 2
+stats = crawl([config], url, following=Following(full_seconds=0.5, keep=keep, keep_seconds=0.2))
+print(json.dumps({"asked": asked, "new": stats["followed"].new, "unchanged": stats["followed"].unchanged}))
+"""
+
+
+def test_every_page_is_read_again_each_interval_and_a_lost_claim_stops_the_crawl(
+        migrated_env, migrated_sqlite, board):
+    url = migrated_sqlite(Path(migrated_env["HUIYING_DATA_DIR"]), migrated_env["HUIYING_ADMIN_PASSWORD"])
+    done = subprocess.run([sys.executable, "-c", FOLLOW_SCRIPT, board, url], env=migrated_env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    result = last_json(done.stdout)
+    assert set(result["asked"]) == {"followed"}  # until it said no: the crawl stopped by itself
+    assert result["new"] == WARM and result["unchanged"] >= WARM  # read again, stored once
+    requested = requests_of(board)
+    assert min(n for u, n in requested.items() if u.startswith("/msg/")) >= 2
+    db = Database(migrated_env)
+    # A crawl_run per read of every page (then one of the stretch the stop cut short, if it
+    # read anything): each read of every page read every post.
+    with db.engine.connect() as connection:
+        items = connection.execute(text("SELECT items FROM crawl_run ORDER BY id")).scalars().all()
+    assert len(items) >= 2 and min(items[:2]) >= WARM
