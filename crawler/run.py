@@ -73,7 +73,12 @@ class _KeepAsking:
         self.calls.start(self.following.keep_seconds, now=False)
 
     def ask(self) -> None:
-        if not self.following.keep(self.name):
+        try:
+            kept = self.following.keep(self.name)
+        except Exception as exc:  # the database away for a moment: asked again next time
+            self.crawler.spider.logger.warning("%s: could not renew the claim (%s)", self.name, exc)
+            return
+        if not kept:
             self.crawler.spider.logger.error("%s: the crawl's claim on the source was lost; stopping",
                                              self.name)
             self.closed()

@@ -12,6 +12,11 @@ SCRAPY_SETTINGS = {
     "BOT_NAME": "huiying",
     "USER_AGENT": user_agent("https://github.com/huiying"),
     "ROBOTSTXT_OBEY": True,
+    # Scrapy's robots.txt middleware in the place of its own, but reading the file again once
+    # a day: a following crawl runs for weeks (crawler/robots.py).
+    "DOWNLOADER_MIDDLEWARES": {"scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+                               "crawler.robots.RereadingRobotsTxt": 100},
+    "HUIYING_ROBOTSTXT_MAX_AGE": 24 * 3600,
     "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
     "AUTOTHROTTLE_ENABLED": True,
     "AUTOTHROTTLE_START_DELAY": 0.0,

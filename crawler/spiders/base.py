@@ -94,17 +94,23 @@ class SourceSpider(scrapy.Spider):
     def on_idle(self) -> None:
         """Nothing left to fetch: write what was read, and read the start pages again when
         follow_seconds have passed since the last read began."""
-        if self.store is not None:
-            self.store.flush()
-            if self._full:  # every page read again, as a crawl once reads them: its crawl_run
-                self.store.checkpoint(self.crawler.stats.get_stats())
-                self._full = False
+        try:
+            self.write_stretch()
+        except Exception:  # the database away for a moment: follow on, write at the next idle
+            self.logger.exception("%s: could not write what was read", self.config.name)
         if self._next_poll is None:
             from twisted.internet import reactor  # the one Scrapy installed
 
             wait = max(0.0, self._poll_started + self.follow_seconds - time.monotonic())
             self._next_poll = reactor.callLater(wait, self.poll)
         raise DontCloseSpider
+
+    def write_stretch(self) -> None:
+        if self.store is not None:
+            self.store.flush()
+            if self._full:  # every page read again, as a crawl once reads them: its crawl_run
+                self._full = False
+                self.store.checkpoint(self.crawler.stats.get_stats())
 
     def poll(self) -> None:
         self._next_poll = None

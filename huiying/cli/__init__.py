@@ -259,6 +259,8 @@ def _summarise_errors(source: str, errors: list[str]) -> None:
 def crawl(names: tuple[str, ...], source_file: Path | None, output: Path | None,
           claimed_at: str | None, follow: bool, bench_unthrottled: bool) -> None:
     """Crawl the named sources (default: all enabled) once, store and enqueue."""
+    if source_file and follow:
+        raise HuiyingError("--follow stores what it reads; it cannot be used with --source-file.")
     if source_file:
         from crawler.run import crawl_to_items
         from huiying.sources import load_file

@@ -138,6 +138,8 @@ def test_a_restarted_follower_skips_what_is_stored(start_follower, migrated_env,
     (("--follow",), {}, "error: --follow: no enabled source sets follow_seconds; name the sources to "
                         "follow, or set follow_seconds in their files (docs/sources.md)."),
     (("--follow",), {"follow_seconds": "soon"}, "'follow_seconds' must be a number, got text."),
+    (("--follow", "--source-file", "x.yml"), {},
+     "error: --follow stores what it reads; it cannot be used with --source-file."),
     (("--follow", "followed"), {"kind": "feed", "list": None, "detail": None},
      "error: --follow: followed cannot be followed; only board sources can (the others are crawled "
      "every interval)."),
@@ -170,7 +172,8 @@ def test_huiying_run_keeps_a_follower_per_followed_source_and_crawls_the_others_
 
 # crawler.run.crawl following the board in a process of its own (a reactor runs once per
 # process): every page read again each `full_seconds`, and stopped by itself once `keep` says
-# the claim is lost, which it does once two reads of every page are recorded.
+# the claim is lost, which it does once two reads of every page are recorded; robots.txt read
+# again once it is half a second old.
 FOLLOW_SCRIPT = """
 import dataclasses, json, sys
 from sqlalchemy import func, select
@@ -187,12 +190,13 @@ def keep(name):
     asked.append(name)
     with session_scope(url) as session:
         return session.scalar(select(func.count(CrawlRun.id))) < 2
-stats = crawl([config], url, following=Following(full_seconds=0.5, keep=keep, keep_seconds=0.2))
+stats = crawl([config], url, following=Following(full_seconds=0.5, keep=keep, keep_seconds=0.2),
+              settings={"HUIYING_ROBOTSTXT_MAX_AGE": 0.5})
 print(json.dumps({"asked": asked, "new": stats["followed"].new, "unchanged": stats["followed"].unchanged}))
 """
 
 
-def test_every_page_is_read_again_each_interval_and_a_lost_claim_stops_the_crawl(
+def test_every_page_and_robots_txt_are_read_again_and_a_lost_claim_stops_the_crawl(
         migrated_env, migrated_sqlite, board):
     url = migrated_sqlite(Path(migrated_env["HUIYING_DATA_DIR"]), migrated_env["HUIYING_ADMIN_PASSWORD"])
     done = subprocess.run([sys.executable, "-c", FOLLOW_SCRIPT, board, url], env=migrated_env,
@@ -203,6 +207,7 @@ def test_every_page_is_read_again_each_interval_and_a_lost_claim_stops_the_crawl
     assert result["new"] == WARM and result["unchanged"] >= WARM  # read again, stored once
     requested = requests_of(board)
     assert min(n for u, n in requested.items() if u.startswith("/msg/")) >= 2
+    assert requested["/robots.txt"] >= 2
     db = Database(migrated_env)
     # A crawl_run per read of every page (then one of the stretch the stop cut short, if it
     # read anything): each read of every page read every post.
