@@ -258,7 +258,7 @@ def _summarise_errors(source: str, errors: list[str]) -> None:
 @click.option("--bench-unthrottled", is_flag=True, hidden=True)
 def crawl(names: tuple[str, ...], source_file: Path | None, output: Path | None,
           claimed_at: str | None, follow: bool, bench_unthrottled: bool) -> None:
-    """Crawl the named sources (default: all enabled) once, store and enqueue."""
+    """Crawl the named sources (default: all enabled) once, or follow them, store and enqueue."""
     if source_file and follow:
         raise HuiyingError("--follow stores what it reads; it cannot be used with --source-file.")
     if source_file:
