@@ -6,7 +6,6 @@ from scrapy.exceptions import DropItem
 from twisted.internet.task import LoopingCall
 
 from crawler.items import CommentItem
-from crawler.store import BATCH_SECONDS
 
 
 class StorePipeline:
@@ -25,7 +24,7 @@ class StorePipeline:
         store = self.crawler.spider.store
         if store is not None:
             self._flusher = LoopingCall(store.flush_due)
-            self._flusher.start(BATCH_SECONDS, now=False)
+            self._flusher.start(store.batch_seconds, now=False)
 
     def process_item(self, item: CommentItem) -> CommentItem:
         store = self.crawler.spider.store

@@ -1,11 +1,12 @@
 """Store first: comments upserted in batches, each failure recorded, ids enqueued after commit.
 
 Items wait in a buffer and are written BATCH_SIZE at a time, or when the oldest has waited
-BATCH_SECONDS, and at the spider's close: one transaction per batch (huiying.store.
-upsert_comments: the same outcomes as one upsert per item). The batch's ids go to the queue
-only after its commit. A crawl that dies loses at most the buffer, which the next crawl stores
-(those comments are new to it). A batch that fails is written again item by item, so one bad
-item is recorded as an error and the others are stored.
+the store's batch_seconds (BATCH_SECONDS; FOLLOW_BATCH_SECONDS for a crawl that follows its
+source, where a new post should reach the worker at once), and at the spider's close: one
+transaction per batch (huiying.store.upsert_comments: the same outcomes as one upsert per
+item). The batch's ids go to the queue only after its commit. A crawl that dies loses at most
+the buffer, which the next crawl stores (those comments are new to it). A batch that fails is
+written again item by item, so one bad item is recorded as an error and the others are stored.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from sqlalchemy import select
 from crawler.dates import parse_site_time
 from crawler.items import CommentItem
 from huiying.db import session_scope
-from huiying.models import CrawlError, CrawlRun, Source, utcnow
+from huiying.models import Comment, CrawlError, CrawlRun, Source, utcnow
 from huiying.sources import SourceConfig
 from huiying.store import CommentData, upsert_comments
 
 BATCH_SIZE = 100  # comments per transaction
 BATCH_SECONDS = 1.0  # the longest a parsed comment waits in the buffer while the crawl goes on
+FOLLOW_BATCH_SECONDS = 0.1
 
 
 @dataclass
@@ -38,12 +40,17 @@ class CrawlStats:
 
 class Store:
     def __init__(self, database_url: str, config: SourceConfig,
-                 enqueue: Callable[[list[int]], object] | None = None) -> None:
+                 enqueue: Callable[[list[int]], object] | None = None,
+                 batch_seconds: float = BATCH_SECONDS, following: bool = False) -> None:
         self.database_url = database_url
+        self.batch_seconds = batch_seconds
+        self.following = following  # a crawl that follows the source: a crawl_run per stretch
         self.config = config
         self.enqueue = enqueue
         self.stats = CrawlStats()
-        self.started_at = utcnow()
+        self.started_at = self._period_started = utcnow()
+        self._recorded: dict[str, int] = {}  # the totals the last crawl_run row counted up to
+        self._saved = 0  # items handed to save()
         self._buffer: list[tuple[str, CommentData]] = []  # (the page's url, the comment)
         self._buffer_since = 0.0
         with session_scope(database_url) as session:
@@ -56,8 +63,15 @@ class Store:
                 session.flush()
             self.source_id = source.id
 
+    def stored_urls(self) -> set[str]:
+        """The pages of the source's comments stored already (a following crawl skips them)."""
+        with session_scope(self.database_url) as session:
+            return set(session.scalars(select(Comment.url).where(Comment.source_id == self.source_id,
+                                                                 Comment.url.is_not(None))))
+
     def save(self, item: CommentItem) -> None:
         """Buffer the item; write the buffer when it is full or its oldest item waited long enough."""
+        self._saved += 1
         tz = self.config.timezone
         fetched_at = utcnow()  # items are saved as they are parsed, moments after the fetch
         times = {}
@@ -78,9 +92,9 @@ class Store:
             self.flush_due()
 
     def flush_due(self) -> None:
-        """Write the buffer if its oldest item has waited BATCH_SECONDS (the pipeline also
-        calls this every BATCH_SECONDS, so a slow polite crawl stores as it goes)."""
-        if self._buffer and time.monotonic() - self._buffer_since >= BATCH_SECONDS:
+        """Write the buffer if its oldest item has waited batch_seconds (the pipeline also
+        calls this every batch_seconds, so a slow polite crawl stores as it goes)."""
+        if self._buffer and time.monotonic() - self._buffer_since >= self.batch_seconds:
             self.flush()
 
     def flush(self) -> None:
@@ -123,17 +137,31 @@ class Store:
             session.add(CrawlError(source_id=self.source_id, url=url, error=message[:2000]))
 
     def close(self, item_count: int, scrapy_stats: dict | None = None) -> None:
-        """The crawl ended: the source's last crawl, and one crawl_run row (crawl health)."""
+        """The crawl ended: the source's last crawl, and one crawl_run row (crawl health) of
+        what it read since the last row; a follower's stretch that read and failed nothing
+        has none (a quiet board is no empty crawl)."""
         self.flush()
         scrapy_stats = scrapy_stats or {}
         self.stats.excluded = scrapy_stats.get("huiying/excluded", 0)
+        self._record_run(item_count, scrapy_stats, always=not self.following)
+
+    def checkpoint(self, scrapy_stats: dict) -> None:
+        """A following crawl has read every page again: a crawl_run row, as a crawl once
+        writes, of what it read since the last row."""
+        self.flush()
+        self._record_run(self._saved, scrapy_stats, always=True)
+
+    def _record_run(self, item_count: int, scrapy_stats: dict, always: bool) -> None:
+        totals = {"pages": scrapy_stats.get("response_received_count", 0), "items": item_count,
+                  "new": self.stats.new, "errors": len(self.stats.errors),
+                  "robots_refused": scrapy_stats.get("robotstxt/forbidden", 0)}
+        period = {name: totals[name] - self._recorded.get(name, 0) for name in totals}
         now = utcnow()
         with session_scope(self.database_url) as session:
             source = session.get(Source, self.source_id)
             source.last_crawled_at = now
-            source.last_item_count = item_count
-            session.add(CrawlRun(
-                source_id=self.source_id, started_at=self.started_at, finished_at=now,
-                pages=scrapy_stats.get("response_received_count", 0), items=item_count,
-                new=self.stats.new, errors=len(self.stats.errors),
-                robots_refused=scrapy_stats.get("robotstxt/forbidden", 0)))
+            if always or period["items"] or period["errors"]:
+                source.last_item_count = period["items"]
+                session.add(CrawlRun(source_id=self.source_id, started_at=self._period_started,
+                                     finished_at=now, **period))
+        self._recorded, self._period_started = totals, now

@@ -12,14 +12,20 @@ The latency leg stores LATENCY_RATE comments a second for LATENCY_SECONDS (a bat
 0.1 s, each enqueued as it commits) to a fresh worker, and takes each comment's latency from
 its batch's commit to the first poll (every 0.05 s) that sees it processed: its case open or
 joined, or it judged irrelevant. The worker has processed one comment before the clock
-starts. It starts at the store, not on a board: the crawl before it (a `huiying crawl`
-process per source and interval) is not in it.
+starts. It starts at the store, not on a board.
+
+The board leg starts on a board: a loopback board (crawler.demo.bench_board in its own
+process) publishes LATENCY_RATE posts a second for LATENCY_SECONDS, newest first on list page
+1; `huiying crawl --follow --bench-unthrottled` (a child process) follows it, re-reading its
+first page every BOARD_POLL_SECONDS, with a fresh worker of the same command. Each comment's
+latency runs from the moment the board published it to the first poll of the database that
+sees it processed. The follower and the worker have stored and processed the board's
+BOARD_WARM first posts before publishing starts.
 """
 
 from __future__ import annotations
 
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -36,7 +42,6 @@ DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/huiying_bench_pipeli
 DEFAULT_REDIS = "redis://127.0.0.1:6379/12"
 COMMENTS = 20_000
 WORKER_CONCURRENCY = 2
-REPOST_SHARE = 0.3  # of the comments, reposts of an earlier one: folded into its case
 NOOP_COUNTER = "huiying:bench:noop"
 TARGET_PER_S = 2000
 LATENCY_RATE = 200  # comments a second
@@ -44,6 +49,9 @@ LATENCY_SECONDS = 10
 LATENCY_TICK = 0.1  # seconds between stored batches
 LATENCY_POLL = 0.05
 TARGET_P95_S = 2.0
+BOARD_POLL_SECONDS = 0.3  # the following crawl's re-read of the board's first page
+BOARD_WARM = 5
+BOARD_NAME = "board-latency"
 
 
 def _recreate(url: str) -> None:
@@ -56,25 +64,10 @@ def _recreate(url: str) -> None:
 
 
 def _texts(count: int, seed: int = 7) -> list[tuple[str, str]]:
-    """(title, body) pairs made of the demo board's sentences: each new request joins three
-    sentences of different posts (so it is no near-duplicate of another), and REPOST_SHARE of
-    the comments repeat an earlier one word for word (folded into its case)."""
-    from crawler.demo import load_posts
+    """The bench's (title, body) pairs (crawler.demo.texts: distinct requests and reposts)."""
+    from crawler.demo.texts import mixed_texts
 
-    base, later = load_posts()
-    posts = [(p["title"], p["body"]) for p in [*base, *later]]
-    sentences = [s + "。" for _, body in posts for s in body.split("。") if len(s) > 6]
-    places = ["城关", "青石", "河口", "柳树", "白沙", "龙门", "石桥", "新华", "东山", "西岭"]
-    rng = random.Random(seed)
-    made: list[tuple[str, str]] = []
-    for _ in range(count):
-        if made and rng.random() < REPOST_SHARE:
-            made.append(made[rng.randrange(len(made))])
-            continue
-        title = posts[rng.randrange(len(posts))][0]
-        place = places[rng.randrange(len(places))]
-        made.append((f"{place}{title}", place + "".join(rng.sample(sentences, 3))))
-    return made
+    return mixed_texts(count, seed)
 
 
 def _env(url: str, broker: str, data_dir: str) -> dict[str, str]:
@@ -83,27 +76,18 @@ def _env(url: str, broker: str, data_dir: str) -> dict[str, str]:
             "HUIYING_ADMIN_PASSWORD": "bench-admin-password", "HUIYING_LOG_LEVEL": "WARNING"}
 
 
-@contextmanager
 def _worker(env: dict[str, str], log: Path):
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "huiying", "worker", "--concurrency", str(WORKER_CONCURRENCY),
-             "--queues", "analysis"], env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            yield process
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    return _child([sys.executable, "-m", "huiying", "worker", "--concurrency", str(WORKER_CONCURRENCY),
+                   "--queues", "analysis"], env, log)
 
 
-def _wait(done, what: str, timeout: float, process) -> float:
+def _wait(done, what: str, timeout: float, *processes) -> float:
     start = time.perf_counter()
     while not done():
-        if process.poll() is not None:
-            raise RuntimeError(f"the worker exited ({process.returncode}) while waiting for {what}")
+        for process in processes:
+            if process.poll() is not None:
+                raise RuntimeError(f"{' '.join(map(str, process.args[1:4]))} exited ({process.returncode}) "
+                                   f"while waiting for {what}")
         if time.perf_counter() - start > timeout:
             raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(0.05)
@@ -242,11 +226,94 @@ def _latency(env: dict[str, str], url: str, rate: int, seconds: float, log: Path
                 poll()
         _wait(lambda: seen(stored_at), "every comment of the latency leg to be processed", 600, process)
     engine.dispose()
-    latencies = sorted(seen_at[i] - stored_at[i] for i in stored_at)
-    return {"latency_comments": len(latencies), "latency_rate_per_s": rate,
-            "latency_p50_s": round(latencies[len(latencies) // 2], 2),
-            "latency_p95_s": round(latencies[int(len(latencies) * 0.95)], 2),
-            "latency_max_s": round(latencies[-1], 2), "latency_target_p95_s": TARGET_P95_S}
+    return _latencies("latency", [seen_at[i] - stored_at[i] for i in stored_at], rate)
+
+
+def _latencies(prefix: str, latencies: list[float], rate: int) -> dict:
+    latencies = sorted(latencies)
+    return {f"{prefix}_comments": len(latencies), f"{prefix}_rate_per_s": rate,
+            f"{prefix}_p50_s": round(latencies[len(latencies) // 2], 2),
+            f"{prefix}_p95_s": round(latencies[int(len(latencies) * 0.95)], 2),
+            f"{prefix}_max_s": round(latencies[-1], 2), f"{prefix}_target_p95_s": TARGET_P95_S}
+
+
+@contextmanager
+def _child(argv: list[str], env: dict[str, str], log: Path, stop_timeout: float = 60):
+    """A child process with its output in `log`, stopped with SIGTERM (killed if it hangs)."""
+    with open(log, "wb") as out:
+        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=stop_timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@contextmanager
+def _publishing_board(rate: int, seconds: float):
+    """The bench board in publishing mode, in its own process; its URL."""
+    process = subprocess.Popen([sys.executable, "-m", "crawler.demo.bench_board", "--warm", str(BOARD_WARM),
+                                "--publish-rate", str(rate), "--publish-seconds", str(seconds)],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        yield process.stdout.readline().strip()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        process.stdout.close()
+
+
+def _write_board_source(env: dict[str, str], board: str, posts: int) -> None:
+    import yaml
+
+    from crawler.demo.bench_board import list_pages
+    from huiying.cli.runner import demo_config
+
+    config = demo_config(board).as_dict()
+    config.update(name=BOARD_NAME, title="发布中的留言板（本机）", start_urls=[f"{board}/board?page=1"],
+                  max_pages=list_pages(posts), follow_seconds=BOARD_POLL_SECONDS,
+                  interval_minutes=60)  # no read of every page again during the leg
+    sources = Path(env["HUIYING_DATA_DIR"]) / "sources"
+    sources.mkdir(exist_ok=True)
+    (sources / f"{BOARD_NAME}.yml").write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")
+
+
+def _board_latency(env: dict[str, str], url: str, rate: int, seconds: float, logs: Path) -> dict:
+    import urllib.request
+
+    from huiying.models import Comment, Source
+
+    total = round(rate * seconds)
+    comments = Comment.__table__
+    engine = create_engine(url)
+    seen_at: dict[int, float] = {}
+    with _publishing_board(rate, seconds) as board:
+        _write_board_source(env, board, BOARD_WARM + total)
+        with _worker(env, logs / "worker-board.log") as worker, _child(
+                [sys.executable, "-m", "huiying", "crawl", "--follow", BOARD_NAME, "--bench-unthrottled"],
+                env, logs / "follow-board.log") as follower:
+
+            def poll() -> int:
+                with engine.connect() as db:
+                    numbers = db.scalars(select(comments.c.external_id).join(Source.__table__).where(
+                        Source.__table__.c.name == BOARD_NAME, comments.c.processed_at.is_not(None))).all()
+                now = time.time()  # the board's clock: the same machine's
+                for number in numbers:
+                    seen_at.setdefault(int(number), now)
+                return len(seen_at)
+
+            _wait(lambda: poll() >= BOARD_WARM, "the follower and the worker to start", 120, worker, follower)
+            with urllib.request.urlopen(f"{board}/publish", timeout=10) as response:  # noqa: S310 - loopback
+                started = float(response.read())
+            _wait(lambda: poll() >= BOARD_WARM + total,
+                  "every post of the board to be processed", 600, worker, follower)
+    engine.dispose()
+    published = {BOARD_WARM + k: started + (k - 1) / rate for k in range(1, total + 1)}
+    return {**_latencies("board_latency", [seen_at[n] - at for n, at in published.items()], rate),
+            "board_poll_seconds": BOARD_POLL_SECONDS}
 
 
 def bench_pipeline(machine: dict) -> dict:
@@ -264,7 +331,8 @@ def bench_pipeline(machine: dict) -> dict:
         pipeline = _pipeline(env, url, count, Path(tmp, "worker-pipeline.log"))
         rate = int(os.environ.get("HUIYING_BENCH_LATENCY_RATE", LATENCY_RATE))
         latency = _latency(env, url, rate, LATENCY_SECONDS, Path(tmp, "worker-latency.log"))
-    return {"suite": "pipeline", "worker_concurrency": WORKER_CONCURRENCY, **pipeline, **latency,
+        board = _board_latency(env, url, rate, LATENCY_SECONDS, Path(tmp))
+    return {"suite": "pipeline", "worker_concurrency": WORKER_CONCURRENCY, **pipeline, **latency, **board,
             "baseline_noop_tasks_per_s": round(noop, 1),
             "ratio_to_noop": round(pipeline["comments_per_s"] / noop, 2),
             "target_comments_per_s": TARGET_PER_S, **machine}

@@ -33,20 +33,27 @@ class Key:
     check: Check | None = None
 
 
+NUMBER = (int, float)
 _TYPE_NAMES = {str: "text", int: "a whole number", bool: "true or false", list: "a list",
-               dict: "a mapping"}
+               dict: "a mapping", float: "a number", NUMBER: "a number"}
 
 
 _TEXT_VALUES = {str: "text"}
 
 
 def _type_name(kind: type | tuple[type, ...]) -> str:
+    if kind in _TYPE_NAMES:
+        return _TYPE_NAMES[kind]
     kinds = kind if isinstance(kind, tuple) else (kind,)
     return " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
 
 
 def _positive(value: Any) -> str | None:
     return None if value >= 1 else "must be a positive whole number"
+
+
+def _positive_number(value: Any) -> str | None:
+    return None if 0 < value < float("inf") else "must be a positive number of seconds"
 
 
 def _web_addresses(value: list) -> str | None:
@@ -99,6 +106,7 @@ COMMON: dict[str, Key] = {
     "max_pages": Key(int, check=_positive),
     "timezone": Key(str),
     "interval_minutes": Key(int, check=_positive),
+    "follow_seconds": Key(NUMBER, check=_positive_number),
     "encoding": Key(str, check=_codec),
     "headers": Key(dict, item=str),
     "include": Key(list, item=str),
@@ -149,6 +157,10 @@ KINDS: dict[str, dict[str, Key]] = {
         "detail": Key(dict, keys=DETAIL.keys),
     },
 }
+
+
+# Kinds whose spider can follow the source (crawler/spiders/base.py, "following").
+FOLLOWED_KINDS = ("board",)
 
 
 @dataclass(frozen=True)
@@ -206,6 +218,9 @@ def validate(data: dict[str, Any], origin: str) -> str:
     validator.mapping(data, {**COMMON, **KINDS[kind]})
     if kind == "json_api":
         _json_api_rules(data, validator)
+    if "follow_seconds" in data and kind not in FOLLOWED_KINDS:
+        validator.fail(f"'follow_seconds' is for {' and '.join(FOLLOWED_KINDS)} sources only "
+                       f"(a {kind} source is crawled every interval)")
     return kind
 
 

@@ -24,7 +24,7 @@ IMPORT_KIND = "import"
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
 # The keys every kind shares; the rest of a file is its kind's (huiying/source_kinds.py).
 _COMMON = ("name", "title", "kind", "encoding", "enabled", "max_pages", "timezone",
-           "interval_minutes", "headers", "include", "exclude")
+           "interval_minutes", "follow_seconds", "headers", "include", "exclude")
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,9 @@ class SourceConfig:
     max_pages: int = 50
     timezone: str = "Asia/Shanghai"
     interval_minutes: int | None = None  # None: HUIYING_CRAWL_INTERVAL
+    # Set: `huiying run` keeps a crawl following the source, re-reading its start pages this
+    # often (`huiying crawl --follow`); None: crawled every interval only.
+    follow_seconds: float | None = None
     headers: dict[str, str] = field(default_factory=dict)
     include: tuple[str, ...] = ()  # keep only items naming one of these (empty: keep all)
     exclude: tuple[str, ...] = ()  # drop items naming one of these (counted, not an error)
@@ -61,7 +64,8 @@ class SourceConfig:
             "timezone": self.timezone, "interval_minutes": self.interval_minutes,
         }
         # Keys a board never had stay out of its row while unused (the row is compared on edit).
-        optional = {"headers": self.headers, "include": list(self.include), "exclude": list(self.exclude)}
+        optional = {"follow_seconds": self.follow_seconds, "headers": self.headers,
+                    "include": list(self.include), "exclude": list(self.exclude)}
         return {**common, **self.spec, **{k: v for k, v in optional.items() if v}}
 
 
@@ -87,6 +91,7 @@ def parse_config(data: Any, origin: str = "source config") -> SourceConfig:
         max_pages=data.get("max_pages", 50),
         timezone=str(data.get("timezone", "Asia/Shanghai")),
         interval_minutes=data.get("interval_minutes"),
+        follow_seconds=data.get("follow_seconds"),
         headers=dict(data.get("headers", {})),
         include=tuple(w.strip() for w in data.get("include", ()) if w.strip()),
         exclude=tuple(w.strip() for w in data.get("exclude", ()) if w.strip()),
@@ -166,6 +171,19 @@ def claim_crawl(session, names: list[str], now) -> list[str]:
 def holds_claim(session, name: str, started_at) -> bool:
     """Whether the claim `started_at` on the source is still the one in force."""
     return session.scalar(select(Source.crawl_started_at).where(Source.name == name)) == started_at
+
+
+# How often a crawl that follows its source (for days) renews its claim: well inside
+# CLAIM_STALE_AFTER, so a live follower's claim never looks stale.
+CLAIM_RENEW_EVERY = timedelta(minutes=5)
+
+
+def renew_claim(session, name: str, started_at, now) -> bool:
+    """Move the claim `started_at` on the source to `now`; False if it is no longer ours."""
+    result = session.execute(update(Source).where(Source.name == name, Source.crawl_started_at == started_at)
+                             .values(crawl_started_at=now))
+    session.commit()
+    return result.rowcount == 1
 
 
 def release_crawl(session, names: list[str], started_at) -> None:

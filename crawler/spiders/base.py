@@ -3,15 +3,27 @@ include/exclude filter, field cuts, pagination limits and loops, and errors per 
 
 A spider of a new kind subclasses SourceSpider, sets `kind`, and yields `self.comment(…)`
 for each item; a failure is `self.record_error(url, reason)` and the crawl goes on.
+
+A spider given `follow_seconds` follows its source instead of crawling it once: when it is
+idle (Scrapy's spider_idle signal) it schedules the next read of the start pages, at most
+every follow_seconds, and keeps the spider open (DontCloseSpider). Its kind asks
+`self.unseen(links)` for the detail pages it has not requested yet (nor stored before it
+started), and whether to read the next list page: yes while a page shows a new link, or shows
+only links first seen in this read (on a busy board the posts move down a page between two
+requests, so a page of those hides the new ones on the page after it). Every `full_seconds` it
+reads every page again, as a crawl once does, so an answer a board adds later is seen, and
+records that read as a crawl_run (crawl health compares like with like).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
 import scrapy
 from parsel import Selector
-from scrapy.exceptions import IgnoreRequest
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
 
@@ -32,10 +44,18 @@ CUT_FIELDS = ("title", "body", "reply")
 class SourceSpider(scrapy.Spider):
     kind: ClassVar[str] = ""
 
-    def __init__(self, config: SourceConfig, store: Any = None, **kwargs: Any) -> None:
+    def __init__(self, config: SourceConfig, store: Any = None, follow_seconds: float | None = None,
+                 full_seconds: float | None = None, **kwargs: Any) -> None:
         super().__init__(name=f"{self.kind}-{config.name}", **kwargs)
         self.config = config
         self.store = store  # crawler.store.Store, or None when crawling without storing
+        self.follow_seconds = follow_seconds  # None: crawl once and close
+        self.full_seconds = full_seconds  # following: between reads of every page (None: never)
+        self._known: dict[str, int] = {}  # following: detail page → the read that found it (0: stored)
+        self._reads = 0  # following: reads of the start pages so far
+        self._full = False  # following: this read of the list pages reads every page again
+        self._poll_started = self._full_started = time.monotonic()
+        self._next_poll = None  # following: the reactor's call of the next poll
         self.errors: list[str] = []  # "url: reason", also when nothing is stored
         self.excluded = 0  # items the include/exclude keywords left out
         self._pages_read: set[str] = set()  # list/result pages followed (pagination loops)
@@ -43,23 +63,103 @@ class SourceSpider(scrapy.Spider):
         self._include = tuple(normalise(word) for word in config.include)
         self._exclude = tuple(normalise(word) for word in config.exclude)
 
+    @classmethod
+    def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        if spider.following:
+            crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+            crawler.signals.connect(spider.on_closed, signal=signals.spider_closed)
+        return spider
+
+    @property
+    def following(self) -> bool:
+        return self.follow_seconds is not None
+
     # --- requests and pages ---------------------------------------------------------------
 
     async def start(self):
-        for url in self.config.start_urls:
-            yield self.request(url, self.parse_start, page=1)
+        if self.following and self.store is not None:
+            self._known.update(dict.fromkeys(self.store.stored_urls(), 0))
+        for request in self.start_requests_now():
+            yield request
+
+    def start_requests_now(self) -> list[scrapy.Request]:
+        self._reads += 1
+        # Following, the start pages are read again and again: past the duplicate filter.
+        return [self.request(url, self.parse_start, page=1, dont_filter=self.following)
+                for url in self.config.start_urls]
+
+    # --- following ------------------------------------------------------------------------
+
+    def on_idle(self) -> None:
+        """Nothing left to fetch: write what was read, and read the start pages again when
+        follow_seconds have passed since the last read began."""
+        try:
+            self.write_stretch()
+        except Exception:  # the database away for a moment: follow on, write at the next idle
+            self.logger.exception("%s: could not write what was read", self.config.name)
+        if self._next_poll is None:
+            from twisted.internet import reactor  # the one Scrapy installed
+
+            wait = max(0.0, self._poll_started + self.follow_seconds - time.monotonic())
+            self._next_poll = reactor.callLater(wait, self.poll)
+        raise DontCloseSpider
+
+    def write_stretch(self) -> None:
+        if self.store is not None:
+            self.store.flush()
+            if self._full:  # every page read again, as a crawl once reads them: its crawl_run
+                self._full = False
+                self.store.checkpoint(self.crawler.stats.get_stats())
+
+    def poll(self) -> None:
+        self._next_poll = None
+        self._pages_read.clear()  # each read of the list walks them afresh
+        self._poll_started = time.monotonic()
+        self._full = self.full_seconds is not None and \
+            self._poll_started - self._full_started >= self.full_seconds
+        if self._full:
+            self._full_started = self._poll_started
+            self._known.clear()
+        for request in self.start_requests_now():
+            self.crawler.engine.crawl(request)
+
+    def on_closed(self) -> None:
+        if self._next_poll is not None and self._next_poll.active():
+            self._next_poll.cancel()
+
+    def unseen(self, urls: list[str]) -> tuple[list[str], bool]:
+        """The detail pages of a list page to request, and whether to read the next list page.
+        Following: the pages not requested (nor stored) before, now marked as requested; the
+        next page unless this one shows nothing new and a link found by an earlier read.
+        Crawling once: all of them (the duplicate filter drops repeats), and the next page."""
+        if not self.following:
+            return urls, True
+        new = [url for url in dict.fromkeys(urls) if url not in self._known]
+        earlier = any(self._known[url] < self._reads for url in urls if url in self._known)
+        self._known.update(dict.fromkeys(new, self._reads))
+        return new, bool(new) or not earlier
 
     def parse_start(self, response, page: int):
         """The pages of the source's start_urls and those that follow them."""
         raise NotImplementedError
 
-    def request(self, url: str, callback, errback=None, **cb_kwargs: Any) -> scrapy.Request:
+    def request(self, url: str, callback, errback=None, dont_filter: bool = False,
+                **cb_kwargs: Any) -> scrapy.Request:
         return scrapy.Request(url, callback=callback, errback=errback or self.on_error,
-                              headers=self.config.headers or None, cb_kwargs=cb_kwargs)
+                              headers=self.config.headers or None, cb_kwargs=cb_kwargs,
+                              dont_filter=dont_filter)
 
-    def follow(self, response, link: str, callback, errback=None, **cb_kwargs: Any) -> scrapy.Request:
+    def follow(self, response, link: str, callback, errback=None, dont_filter: bool = False,
+               **cb_kwargs: Any) -> scrapy.Request:
         return response.follow(link.strip(), callback=callback, errback=errback or self.on_error,
-                               headers=self.config.headers or None, cb_kwargs=cb_kwargs)
+                               headers=self.config.headers or None, cb_kwargs=cb_kwargs,
+                               dont_filter=dont_filter)
+
+    def follow_detail(self, response, url: str, callback) -> scrapy.Request:
+        """A detail page; read again past the duplicate filter only when following reads
+        every page again."""
+        return self.follow(response, url, callback, dont_filter=self._full)
 
     def next_page(self, response, link: str | None, page: int, callback, limit: int | None = None,
                   errback=None, **cb_kwargs: Any) -> scrapy.Request | None:
@@ -73,7 +173,8 @@ class SourceSpider(scrapy.Spider):
             self.record_error(response.url, f"pagination loop: the next page {url} was read already; "
                                             "stopped there")
             return None
-        return self.follow(response, url, callback, errback, page=page + 1, **cb_kwargs)
+        return self.follow(response, url, callback, errback, dont_filter=self.following, page=page + 1,
+                           **cb_kwargs)
 
     def pages_after(self, response, selector: Selector, css: str | None, page: int, callback,
                     **kwargs: Any):

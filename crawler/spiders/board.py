@@ -17,10 +17,12 @@ class BoardSpider(SourceSpider):
         if not links:
             self.record_error(response.url, "the list page has no links matching list.link "
                                             "(did the site's layout change?)")
-        for link in links:
-            yield self.follow(response, link, self.parse_detail)
-        yield from self.pages_after(response, selector, self.config.list.get("next"), page,
-                                    self.parse_start)
+        new, further = self.unseen([response.urljoin(link.strip()) for link in links])
+        for url in new:
+            yield self.follow_detail(response, url, self.parse_detail)
+        if further:
+            yield from self.pages_after(response, selector, self.config.list.get("next"), page,
+                                        self.parse_start)
 
     def parse_detail(self, response):
         yield from self.read_detail(response)

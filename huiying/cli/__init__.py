@@ -5,6 +5,7 @@ Errors a user can fix are printed as one sentence on stderr with exit status 2.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -249,11 +250,17 @@ def _summarise_errors(source: str, errors: list[str]) -> None:
 @click.option("--output", type=click.Path(path_type=Path), help="JSONL file for --source-file.")
 # A worker's crawl_source task has claimed the source already (huiying.sources.claim_crawl).
 @click.option("--claimed-at", hidden=True, default=None)
-# `huiying bench crawl` only: politeness off (crawler.settings.BENCH_UNTHROTTLED), loopback only.
+@click.option("--follow", is_flag=True,
+              help="Keep following the sources (default: those with follow_seconds) until stopped, "
+                   "re-reading their start pages every follow_seconds (default 5).")
+# `huiying bench crawl` and `bench pipeline` only: politeness off
+# (crawler.settings.BENCH_UNTHROTTLED), loopback only.
 @click.option("--bench-unthrottled", is_flag=True, hidden=True)
 def crawl(names: tuple[str, ...], source_file: Path | None, output: Path | None,
-          claimed_at: str | None, bench_unthrottled: bool) -> None:
-    """Crawl the named sources (default: all enabled) once, store and enqueue."""
+          claimed_at: str | None, follow: bool, bench_unthrottled: bool) -> None:
+    """Crawl the named sources (default: all enabled) once, or follow them, store and enqueue."""
+    if source_file and follow:
+        raise HuiyingError("--follow stores what it reads; it cannot be used with --source-file.")
     if source_file:
         from crawler.run import crawl_to_items
         from huiying.sources import load_file
@@ -275,17 +282,43 @@ def crawl(names: tuple[str, ...], source_file: Path | None, output: Path | None,
     settings = _database()
     sync_sources(settings)
     configs = enabled_configs(settings, names)
+    if follow and not names:
+        configs = _followed(configs)
     check_broker(settings)
     overrides = _crawler_overrides(settings)
     if bench_unthrottled:
         overrides.update(_unthrottled(configs))
-    with claimed_crawls(settings, configs, claimed_at) as mine:
-        stats = run_crawl(mine, settings.database_url,
-                          enqueue=lambda ids: enqueue_comments(settings, ids),
-                          settings=overrides) if mine else {}
+    enqueue = functools.partial(enqueue_comments, settings)
+    if follow:
+        stats = _follow(settings, configs, enqueue, overrides)
+    else:
+        with claimed_crawls(settings, configs, claimed_at) as mine:
+            stats = run_crawl(mine, settings.database_url, enqueue=enqueue,
+                              settings=overrides) if mine else {}
     click.echo(json.dumps({name: s.__dict__ for name, s in stats.items()}, ensure_ascii=False))
     for name, source_stats in stats.items():
         _summarise_errors(name, source_stats.errors)
+
+
+def _followed(configs) -> list:
+    chosen = [config for config in configs if config.follow_seconds]
+    if not chosen:
+        raise HuiyingError("--follow: no enabled source sets follow_seconds; name the sources to "
+                           "follow, or set follow_seconds in their files (docs/sources.md).")
+    return chosen
+
+
+def _follow(settings: Settings, configs, enqueue, overrides: dict) -> dict:
+    """Follow the sources until SIGTERM or Ctrl-C, holding (and renewing) their claims; every
+    page is read again each crawl interval, as a periodic crawl would."""
+    from crawler.run import Following, crawl
+    from huiying.cli.runner import followed_crawls
+    from huiying.sources import CLAIM_RENEW_EVERY
+
+    with followed_crawls(settings, configs) as keep:
+        return crawl(configs, settings.database_url, enqueue=enqueue, settings=overrides,
+                     following=Following(full_seconds=settings.crawl_interval_minutes * 60.0, keep=keep,
+                                         keep_seconds=CLAIM_RENEW_EVERY.total_seconds()))
 
 
 # --- processes ----------------------------------------------------------------------------

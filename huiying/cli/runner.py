@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from importlib.resources import files
@@ -29,6 +29,7 @@ from huiying.db import session_scope
 from huiying.errors import HuiyingError
 from huiying.models import Case, Comment, CrawlError, Department, Source, utcnow
 from huiying.settings import Settings
+from huiying.source_kinds import FOLLOWED_KINDS
 from huiying.sources import (
     IMPORT_KIND,
     SourceConfig,
@@ -38,6 +39,7 @@ from huiying.sources import (
     load_dir,
     parse_config,
     release_crawl,
+    renew_claim,
     sync,
 )
 
@@ -91,6 +93,57 @@ def claimed_crawls(settings: Settings, configs: list[SourceConfig], claimed_at: 
     finally:
         with session_scope(settings.database_url) as session:
             release_crawl(session, mine, started)
+
+
+# While another crawl of a source to follow runs, how often to try for its claim again.
+CLAIM_RETRY_SECONDS = 2.0
+
+
+@contextmanager
+def followed_crawls(settings: Settings, configs: list[SourceConfig]
+                    ) -> Iterator[Callable[[str], bool]]:
+    """Claim the sources to follow, waiting while another crawl of one runs (a supervised
+    follower restarted during a scheduled crawl takes over after it); yield `keep(name)`,
+    which renews a claim and says whether it is still ours; release the claims afterwards."""
+    unfollowable = [c.name for c in configs if c.kind not in FOLLOWED_KINDS]
+    if unfollowable:
+        raise HuiyingError(f"--follow: {', '.join(unfollowable)} cannot be followed; only "
+                           f"{' and '.join(FOLLOWED_KINDS)} sources can (the others are crawled "
+                           "every interval).")
+    held: dict[str, datetime] = {}
+
+    def keep(name: str) -> bool:
+        now = utcnow()
+        with session_scope(settings.database_url) as session:
+            if not renew_claim(session, name, held[name], now):
+                return False
+        held[name] = now
+        return True
+
+    try:
+        _claim_waiting(settings, [c.name for c in configs], held)
+        yield keep
+    finally:  # Ctrl-C while waiting too: the claims taken so far are given back
+        with session_scope(settings.database_url) as session:
+            for name, started in held.items():
+                release_crawl(session, [name], started)
+
+
+def _claim_waiting(settings: Settings, names: list[str], held: dict[str, datetime]) -> None:
+    """Claim every named source into `held` (name → claim time), trying again while another
+    crawl holds one."""
+    told = False
+    while waiting := [name for name in names if name not in held]:
+        now = utcnow()
+        with session_scope(settings.database_url) as session:
+            held.update((name, now) for name in claim_crawl(session, waiting, now))
+        if len(held) == len(names):
+            return
+        if not told:
+            click.echo(f"{', '.join(n for n in names if n not in held)}: another crawl of this source "
+                       "is running; following starts when it ends.", err=True)
+            told = True
+        time.sleep(CLAIM_RETRY_SECONDS)
 
 
 def drain(settings: Settings) -> int:
@@ -189,6 +242,21 @@ class Child:
             self.process.terminate()
 
 
+def crawl_children(settings: Settings, python: str) -> list[Child]:
+    """A following crawl per source that sets follow_seconds (started again if it stops), and
+    one crawl of the others now rather than at the scheduler's first tick."""
+    configs = enabled_configs(settings)
+    followed = [c.name for c in configs if c.follow_seconds]
+    children = [Child(f"follow-{name}", [python, "-m", "huiying", "crawl", "--follow", name])
+                for name in followed]
+    others = [c.name for c in configs if not c.follow_seconds]
+    if others:
+        # All enabled sources when none is followed: what `huiying crawl` crawls.
+        names = others if followed else []
+        children.append(Child("crawl", [python, "-m", "huiying", "crawl", *names], restart=False))
+    return children
+
+
 def supervise(settings: Settings, admin_password: str | None) -> None:
     """Run web, worker, scheduler (and the demo site) as children until Ctrl-C."""
     python = sys.executable
@@ -213,8 +281,7 @@ def supervise(settings: Settings, admin_password: str | None) -> None:
         children.append(Child(f"worker-{queue}", [python, "-m", "huiying", "worker", "--queues", queue,
                                                   "--concurrency", str(concurrency)]))
     children.append(Child("scheduler", [python, "-m", "huiying", "scheduler"]))
-    # The first crawl starts now rather than at the scheduler's first tick.
-    children.append(Child("crawl", [python, "-m", "huiying", "crawl"], restart=False))
+    children.extend(crawl_children(settings, python))
     for child in children[started:]:
         child.start()
 

@@ -31,6 +31,13 @@ def test_a_config_survives_its_database_row(text):
     assert config.include == ("城关",) and config.headers == {"Referer": "http://x.example/"}
 
 
+def test_follow_seconds_takes_fractions_and_survives_the_row():
+    config = parse_text(BOARD + "follow_seconds: 0.5\n", "x.yml")
+    assert config.follow_seconds == 0.5
+    assert parse_config(config.as_dict(), "row").follow_seconds == 0.5
+    assert parse_text(BOARD, "x.yml").follow_seconds is None
+
+
 def test_a_board_row_keeps_its_old_keys():
     assert set(parse_text(BOARD, "x.yml").as_dict()) == {
         "name", "title", "kind", "start_urls", "list", "detail", "encoding", "enabled", "max_pages",
@@ -65,6 +72,12 @@ def test_a_board_row_keeps_its_old_keys():
     (API + "paging: {by: offset}\n", "x.yml: 'paging.by' must be one of page, cursor."),
     (API.replace("title: t", "author: a"), "x.yml: 'fields' must map at least one of title and body."),
     (FORUM.replace("{thread: a}", "a"), "x.yml: 'list' must be a mapping, got text."),
+    (BOARD + "follow_seconds: 0\n", "x.yml: 'follow_seconds' must be a positive number of seconds."),
+    (BOARD + "follow_seconds: -0.5\n", "x.yml: 'follow_seconds' must be a positive number of seconds."),
+    (BOARD + "follow_seconds: .inf\n", "x.yml: 'follow_seconds' must be a positive number of seconds."),
+    (BOARD + "follow_seconds: often\n", "x.yml: 'follow_seconds' must be a number, got text."),
+    (FEED + "follow_seconds: 5\n", "x.yml: 'follow_seconds' is for board sources only (a feed source is "
+                                    "crawled every interval)."),
 ])
 def test_mistakes_are_one_sentence(text, message):
     with pytest.raises(InputError) as caught:

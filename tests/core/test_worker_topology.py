@@ -11,7 +11,14 @@ from huiying.db import session_scope
 from huiying.errors import InputError
 from huiying.models import Comment, Source
 from huiying.queue import QUEUES, TASK_QUEUES, celery_config, parse_queues
-from huiying.sources import CLAIM_STALE_AFTER, claim_crawl, due_unclaimed, holds_claim, release_crawl
+from huiying.sources import (
+    CLAIM_STALE_AFTER,
+    claim_crawl,
+    due_unclaimed,
+    holds_claim,
+    release_crawl,
+    renew_claim,
+)
 
 NOW = datetime(2026, 12, 2, 4, 0, tzinfo=UTC)
 
@@ -58,6 +65,19 @@ def test_a_claimed_source_is_not_claimed_again_until_released_or_stale(database)
         later = NOW + timedelta(seconds=1) + CLAIM_STALE_AFTER + timedelta(seconds=1)
         assert claim_crawl(session, ["b"], later) == ["b"]
         assert session.scalar(select(Source.crawl_started_at).where(Source.name == "b")) == later
+
+
+def test_a_renewed_claim_never_goes_stale_and_a_lost_one_is_not_renewed(database):
+    sources(database, "a")
+    with session_scope(database) as session:
+        assert claim_crawl(session, ["a"], NOW) == ["a"]
+        renewed = NOW + CLAIM_STALE_AFTER - timedelta(minutes=1)
+        assert renew_claim(session, "a", NOW, renewed)
+        assert not claim_crawl(session, ["a"], NOW + CLAIM_STALE_AFTER + timedelta(minutes=1))
+        taken = renewed + CLAIM_STALE_AFTER + timedelta(seconds=1)  # the follower hung: taken over
+        assert claim_crawl(session, ["a"], taken) == ["a"]
+        assert not renew_claim(session, "a", renewed, taken + timedelta(minutes=5))
+        assert holds_claim(session, "a", taken)
 
 
 def test_the_sweep_leaves_comments_within_the_grace_period(database):

@@ -5,7 +5,6 @@ committed, nothing is lost at the spider's close, a crash loses at most the unwr
 import pytest
 from sqlalchemy import func, select
 
-import crawler.store
 from crawler.items import CommentItem
 from crawler.store import BATCH_SIZE, Store
 from huiying.cli.runner import demo_config
@@ -98,11 +97,34 @@ def test_a_comment_that_cannot_be_stored_is_recorded_and_costs_only_itself(url):
     assert "could not store the comment" in store.stats.errors[0]
 
 
-def test_a_slow_crawl_writes_a_waiting_buffer_without_waiting_for_more(url, monkeypatch):
-    monkeypatch.setattr(crawler.store, "BATCH_SECONDS", 0.0)  # every comment has waited long enough
-    store = Store(url, CONFIG)
+def test_a_slow_crawl_writes_a_waiting_buffer_without_waiting_for_more(url):
+    store = Store(url, CONFIG, batch_seconds=0.0)  # every comment has waited long enough
     store.save(item(1))
     assert stored(url) == 1
     store.save(item(2))
     store.flush_due()
     assert stored(url) == 2
+
+
+def runs(url: str) -> list[tuple[int, int, int]]:
+    with session_scope(url) as session:
+        return [tuple(row) for row in session.execute(select(CrawlRun.pages, CrawlRun.items, CrawlRun.new)
+                                                      .order_by(CrawlRun.id))]
+
+
+def test_a_following_crawl_records_a_run_per_stretch_and_none_for_a_quiet_one(url):
+    store = Store(url, CONFIG, following=True)
+    for n in range(3):
+        store.save(item(n))
+    store.checkpoint({"response_received_count": 4})  # every page read again
+    assert runs(url) == [(4, 3, 3)] and stored(url) == 3
+    store.save(item(0))  # read again: unchanged
+    store.checkpoint({"response_received_count": 6})
+    store.close(4, {"response_received_count": 7})  # a quiet stretch since: no run of 0 comments
+    assert runs(url) == [(4, 3, 3), (2, 1, 0)]
+    store = Store(url, CONFIG, following=True)
+    store.save(item(3))
+    store.close(1, {"response_received_count": 3})
+    assert runs(url)[-1] == (3, 1, 1)
+    with session_scope(url) as session:
+        assert session.scalar(select(func.count(CrawlRun.id))) == 3
