@@ -12,7 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import count
 
 from sqlalchemy import ARRAY, BigInteger, any_, bindparam, func, select, text, tuple_
@@ -155,7 +155,62 @@ def _process(session: Session, ids: Sequence[int], *, engine: str, router, relev
     else:
         hot_terms.add_counts(session, counted)
     session.commit()
+    crawled = [(case.id, case.match_text, keys[comment.id]) for case, comment in opened
+               if not _imported(comment)]
+    if crawled:
+        _fold_concurrent(session, crawled, known.compared, now)
     return len(comments)
+
+
+# Cases opened this long before a batch's start may have been invisible to it (their batch
+# not committed yet when it read): compared again with the batch's new cases after its commit.
+# A batch takes well under a second from its start to its commit, seconds on a loaded machine.
+CONCURRENT_WINDOW = timedelta(seconds=10)
+
+
+def _fold_concurrent(session: Session, opened: list[tuple[int, str, list[int]]], compared: set[int],
+                     now: datetime) -> None:
+    """Two workers opening cases of near-duplicate texts at the same moment each miss the
+    other's case (not committed when it read; only exact texts wait on a lock). After its
+    commit a batch compares the (id, text, signature keys) of the crawled cases it `opened`
+    with the cases opened just before it that its read did not see (`compared`: the cases
+    that read found sharing a key, compared then already), and the newer of two near-duplicates
+    goes into the older (workflow.fold_concurrent): of two such batches the one that commits
+    second sees the other's case, and row locks make one of them fold it. Commits."""
+    ours = {case_id for case_id, _, _ in opened}
+    seen = ours | compared
+    # PostgreSQL leaves them out with a hashed NOT IN over one array parameter; SQLite, whose
+    # statements take a bounded number of parameters, leaves them out here.
+    unseen = (Case.id.not_in(select(func.unnest(bindparam("seen", sorted(seen), type_=ARRAY(BigInteger)))))
+              if is_postgresql(session) else Case.id.not_in(ours))
+    keys = sorted({key for _, _, case_keys in opened for key in case_keys})
+    imported = select(Source.id).where(Source.kind == IMPORT_KIND)
+    recent = (select(CaseSignature.case_id, CaseSignature.key)
+              .join(Case, Case.id == CaseSignature.case_id)
+              .join(Comment, Comment.id == Case.first_comment_id)
+              .where(_shares_key(session, keys), Case.created_at >= now - CONCURRENT_WINDOW,
+                     unseen, Case.status.not_in(workflow.CLOSED_STATUSES),
+                     Comment.source_id.not_in(imported)))
+    cases_of: dict[int, list[int]] = {}
+    for case_id, key in session.execute(recent):
+        if case_id not in seen:
+            cases_of.setdefault(key, []).append(case_id)
+    if not cases_of:
+        session.rollback()
+        return
+    for case_id, (other, _) in sorted(_nearest(session, opened, cases_of).items()):
+        newer, older = max(case_id, other), min(case_id, other)
+        pair = {case.id: case for case in session.scalars(
+            select(Case).where(Case.id.in_([older, newer])).order_by(Case.id)
+            .with_for_update().execution_options(populate_existing=True))}
+        # Checked again under the locks: the other batch may have folded the pair already.
+        if len(pair) == 2 and all(case.status not in workflow.CLOSED_STATUSES for case in pair.values()) \
+                and workflow.untouched(session, pair[newer]):
+            workflow.fold_concurrent(session, pair[newer], pair[older], now=utcnow())
+            log.info("case %d folded into case %d: near-duplicates opened at the same moment",
+                     newer, older)
+        session.commit()
+    session.commit()
 
 
 NEAR_DUPLICATE_CANDIDATES = 20  # of most shared signature keys, compared by containment
@@ -172,6 +227,7 @@ class _KnownCases:
     opened_by_key: dict[int, list[Case]] = field(default_factory=dict)
     # fingerprint → (existing case, containment) of the nearest existing case of that text.
     nearest: dict[str, tuple[int, float]] = field(default_factory=dict)
+    compared: set[int] = field(default_factory=set)  # existing cases sharing a key with a text
     # Forum threads: (source id, thread post's external id) → the post's case id (None: not
     # in a case); the batch's own comments by the same key, for a post processed just now.
     threads: dict[tuple[int, str], int | None] = field(default_factory=dict)
@@ -243,8 +299,8 @@ def _known_cases(session: Session, comments: list[Comment], results: list[Analys
                         {"keys": [int(fingerprint[:15], 16) for fingerprint in fingerprints]})
     twins = _twin_cases(session, fingerprints)
     # A text already in a case joins it word for word: no near-duplicate to look for.
-    known.nearest = _nearest_cases(session, [result for fingerprint, result in joining.items()
-                                             if fingerprint not in twins])
+    searched = [result for fingerprint, result in joining.items() if fingerprint not in twins]
+    known.nearest, known.compared = _nearest_cases(session, searched)
     known.threads = _thread_cases(session, comments)
     ids = ({case_id for case_id, _ in known.nearest.values()} | set(twins.values())
            | {i for i in known.threads.values() if i is not None})
@@ -259,37 +315,49 @@ def _known_cases(session: Session, comments: list[Comment], results: list[Analys
     return known
 
 
-def _nearest_cases(session: Session, results: list[Analysis]) -> dict[str, tuple[int, float]]:
+def _shares_key(session: Session, keys: list[int]):
+    if is_postgresql(session):  # one array parameter, not thousands
+        return CaseSignature.key == any_(bindparam("keys", keys, type_=ARRAY(BigInteger)))
+    return CaseSignature.key.in_(keys)
+
+
+def _nearest_cases(session: Session, results: list[Analysis]
+                   ) -> tuple[dict[str, tuple[int, float]], set[int]]:
     """fingerprint → (case id, containment) of the existing case each text nearly repeats
-    most, among the NEAR_DUPLICATE_CANDIDATES sharing most signature keys with it; texts with
-    none at NEAR_DUPLICATE_CONTAINMENT or above are absent."""
+    most, among the NEAR_DUPLICATE_CANDIDATES sharing most signature keys with it (texts with
+    none at NEAR_DUPLICATE_CONTAINMENT or above are absent); and every case sharing a key."""
     keys = sorted({key for result in results for key in result.lsh_keys})
     if not keys:
-        return {}
-    if is_postgresql(session):  # one array parameter, not thousands
-        shares_key = CaseSignature.key == any_(bindparam("keys", keys, type_=ARRAY(BigInteger)))
-    else:
-        shares_key = CaseSignature.key.in_(keys)
+        return {}, set()
     cases_of: dict[int, list[int]] = {}
-    for case_id, key in session.execute(select(CaseSignature.case_id, CaseSignature.key).where(shares_key)):
+    for case_id, key in session.execute(select(CaseSignature.case_id, CaseSignature.key)
+                                        .where(_shares_key(session, keys))):
         cases_of.setdefault(key, []).append(case_id)
-    candidates = {result.fingerprint: [case_id for case_id, _ in Counter(
-        case_id for key in result.lsh_keys for case_id in cases_of.get(key, ())
-    ).most_common(NEAR_DUPLICATE_CANDIDATES)] for result in results}
+    texts = [(result.fingerprint, result.text_norm, result.lsh_keys) for result in results]
+    return _nearest(session, texts, cases_of), {case_id for ids in cases_of.values() for case_id in ids}
+
+
+def _nearest(session: Session, texts: list[tuple], cases_of: dict[int, list[int]]) -> dict:
+    """For each (name, text, signature keys) of `texts`, the case among `cases_of` (key →
+    case ids) it nearly repeats most: name → (case id, containment), for those at
+    NEAR_DUPLICATE_CONTAINMENT or above. The candidates' texts are read in one statement."""
+    candidates = {name: [case_id for case_id, _ in Counter(
+        case_id for key in text_keys for case_id in cases_of.get(key, ())
+    ).most_common(NEAR_DUPLICATE_CANDIDATES)] for name, _, text_keys in texts}
     wanted = sorted({case_id for ids in candidates.values() for case_id in ids})
     if not wanted:
         return {}
-    texts = dict(session.execute(select(Case.id, Case.match_text).where(Case.id.in_(wanted))).all())
+    case_texts = dict(session.execute(select(Case.id, Case.match_text).where(Case.id.in_(wanted))).all())
     made: dict[int, set[int]] = {}  # a case's shingles, made once for the batch
-    nearest: dict[str, tuple[int, float]] = {}
-    for result in results:
-        own = shingles(result.text_norm)
-        for case_id in candidates[result.fingerprint]:
+    nearest: dict = {}
+    for name, text_norm, _ in texts:
+        own = shingles(text_norm)
+        for case_id in candidates[name]:
             if case_id not in made:
-                made[case_id] = shingles(texts[case_id])
-            score = shingle_containment(result.text_norm, own, texts[case_id], made[case_id])
-            if score >= NEAR_DUPLICATE_CONTAINMENT and score > nearest.get(result.fingerprint, (0, 0.0))[1]:
-                nearest[result.fingerprint] = (case_id, score)
+                made[case_id] = shingles(case_texts[case_id])
+            score = shingle_containment(text_norm, own, case_texts[case_id], made[case_id])
+            if score >= NEAR_DUPLICATE_CONTAINMENT and score > nearest.get(name, (0, 0.0))[1]:
+                nearest[name] = (case_id, score)
     return nearest
 
 

@@ -446,18 +446,41 @@ def merge(session: Session, case: Case, actor: User, into_case_id: int | None, *
         raise WorkflowError(N_("案件 %(id)s 已是“%(status)s”，不能并入。"), id=target.id,
                             status=target.status)
     now = now or utcnow()
+    moved = _move_comments(session, case, target)
+    event = _record(session, case, actor, Action.MERGE, now=now, note=f"并入案件 #{target.id}",
+                    data={"into": target.id, "comment_ids": moved, "heat": case.heat})
+    _carry_into(session, case, target, moved, now, actor.id, f"案件 #{case.id} 并入本案")
+    return event
+
+
+def fold_concurrent(session: Session, case: Case, into: Case, *, now: datetime) -> CaseEvent:
+    """The system's merge of two cases two workers opened at the same moment from
+    near-duplicate texts (neither saw the other's case before its commit): `case`, the newer,
+    goes into `into` as a press officer's merge would take it, its comments and heat with it."""
+    moved = _move_comments(session, case, into)
+    event = _system(session, case, Action.MERGE, now=now, from_status=case.status, to_status=S.MERGED,
+                    note=f"与案件 #{into.id} 同时生成、内容近似，自动并入",
+                    data={"into": into.id, "comment_ids": moved, "heat": case.heat})
+    _carry_into(session, case, into, moved, now, None, f"案件 #{case.id} 并入本案（同时生成的近似重复）")
+    return event
+
+
+def _move_comments(session: Session, case: Case, target: Case) -> list[int]:
+    """Move the comments of `case` to `target`; their ids."""
     moved = list(session.scalars(select(Comment.id).where(Comment.case_id == case.id)
                                  .order_by(Comment.id)))
     session.execute(update(Comment).where(Comment.case_id == case.id).values(case_id=target.id)
                     .execution_options(synchronize_session="fetch"))
-    event = _record(session, case, actor, Action.MERGE, now=now, note=f"并入案件 #{target.id}",
-                    data={"into": target.id, "comment_ids": moved, "heat": case.heat})
+    return moved
+
+
+def _carry_into(session: Session, case: Case, target: Case, moved: list[int], now: datetime,
+                actor_id: int | None, note: str) -> None:
+    """`target` carries `case` on: its heat added, the merge recorded on it too."""
     case.merged_into_id = target.id
     _add_heat(session, {target: case.heat}, now)
-    session.add(CaseEvent(case=target, at=now, actor_id=actor.id, action=MERGED_IN,
-                          note=f"案件 #{case.id} 并入本案", data={"from": case.id, "comment_ids": moved,
-                                                                   "heat": case.heat}))
-    return event
+    session.add(CaseEvent(case=target, at=now, actor_id=actor_id, action=MERGED_IN, note=note,
+                          data={"from": case.id, "comment_ids": moved, "heat": case.heat}))
 
 
 def set_due(session: Session, case: Case, actor: User, due_at: datetime | None, reason: str, *,
@@ -804,6 +827,11 @@ def untouched_triage(session: Session, case: Case) -> bool:
     """Waiting for triage and nobody has acted on it: the system may still route it."""
     if case.status != S.TRIAGE or case.department_id is not None:
         return False
+    return untouched(session, case)
+
+
+def untouched(session: Session, case: Case) -> bool:
+    """Nobody has acted on the case: every event of it is the system's."""
     acted = session.scalar(select(func.count(CaseEvent.id)).where(
         CaseEvent.case_id == case.id, CaseEvent.actor_id.is_not(None)))
     return not acted

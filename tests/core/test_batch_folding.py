@@ -12,7 +12,7 @@ from sqlalchemy import event, func, select
 from crawler.demo import load_posts
 from huiying.cases import process_comments
 from huiying.db import engine_for, session_scope
-from huiying.models import Case, CaseEvent, Comment
+from huiying.models import Case, CaseEvent, CaseStatus, Comment
 from tests.conftest import PG_URL
 from tests.core.conftest import add_comments
 
@@ -144,3 +144,53 @@ def test_two_workers_meeting_the_same_new_texts_open_one_case_each(any_database)
         in_cases = session.scalar(select(func.count(Comment.id)).where(Comment.case_id.is_not(None)))
         # A case opened twice would leave two of heat 1 (the story alone, its repost alone).
         assert len(heats) > 10 and min(heats) == 2 and sum(heats) == in_cases
+
+
+def test_near_duplicates_opened_at_the_same_moment_by_two_workers_end_in_one_case(any_database):
+    """Batch B reads while batch A's new case is not committed, so B opens a case of its own
+    for the near-duplicate text; after its commit B compares its new case with those opened
+    just before, and the newer case goes into the older, as the press office would merge it."""
+    first, second = add_comments(any_database, PLAYGROUND), add_comments(any_database, PLAYGROUND_AGAIN)
+    a_flushed, b_read = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def batch(ids: list[int], hook: str, on_hook) -> None:
+        try:
+            with session_scope(any_database) as session:
+                event.listen(session, hook, on_hook)
+                process_comments(session, ids)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    def a_waits(session, _context) -> None:
+        if not a_flushed.is_set():  # A's case is written, not committed: B reads now
+            a_flushed.set()
+            assert b_read.wait(30)
+
+    def b_has_read(session, _context, _instances) -> None:
+        b_read.set()  # B flushes what it decided from its reads, which did not see A's case
+
+    a = threading.Thread(target=batch, args=(first, "after_flush", a_waits))
+    b = threading.Thread(target=batch, args=(second, "before_flush", b_has_read))
+    a.start()
+    assert a_flushed.wait(30)
+    b.start()
+    for thread in (a, b):
+        thread.join(60)
+    assert errors == []
+    with session_scope(any_database) as session:
+        cases = session.scalars(select(Case).order_by(Case.id)).all()
+        carrying = [case for case in cases if case.status != CaseStatus.MERGED]
+        assert len(carrying) == 1 and carrying[0].heat == 2
+        assert set(session.scalars(select(Comment.case_id))) == {carrying[0].id}
+        if not any_database.startswith("postgresql"):
+            # SQLite: B's write waits for A's commit, finds its read outdated and runs again,
+            # joining A's case; no second case is opened.
+            assert len(cases) == 1
+            return
+        older, newer = cases  # PostgreSQL: both were opened (the race happened), then folded
+        assert newer.status == CaseStatus.MERGED and newer.merged_into_id == older.id
+        folds = session.scalars(select(CaseEvent).where(CaseEvent.action.in_(["merge", "merge_in"]))
+                                .order_by(CaseEvent.id)).all()
+        assert [(e.case_id, e.action, e.actor_id) for e in folds] == [(newer.id, "merge", None),
+                                                                       (older.id, "merge_in", None)]
