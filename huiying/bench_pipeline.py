@@ -4,9 +4,10 @@ Redis no-op task (one task per message) measured in the same run with the same w
 
 The pipeline leg stores COMMENTS comments the way `huiying import` does (committed in
 batches, each batch's ids enqueued at once), with real worker processes consuming the
-analysis queue, and ends when every comment is processed and one notification scan has
-turned the new cases into rows. The baseline sends COMMENTS no-op tasks (each increments a
-Redis counter) to the same worker command and ends when all have run.
+analysis queue (up, and warm with one comment processed, before the clock starts), and ends
+when every comment is processed and one notification scan has turned the new cases into rows.
+The baseline sends COMMENTS no-op tasks (each increments a Redis counter) to the same worker
+command and ends when all have run.
 
 The latency leg stores LATENCY_RATE comments a second for LATENCY_SECONDS (a batch every
 0.1 s, each enqueued as it commits) to a fresh worker, and takes each comment's latency from
@@ -126,9 +127,18 @@ def _board(url: str, name: str, title: str) -> int:
         return source.id
 
 
+def processed_all(engine) -> bool:
+    """No comment of the database is left unprocessed."""
+    from huiying.models import Comment
+
+    with engine.connect() as db:
+        return db.scalar(select(func.count()).select_from(Comment.__table__)
+                         .where(Comment.__table__.c.processed_at.is_(None))) == 0
+
+
 def _pipeline(env: dict[str, str], url: str, count: int, log: Path) -> dict:
     from huiying.db import session_scope
-    from huiying.models import Comment, Notification
+    from huiying.models import Notification
     from huiying.notify import scan
     from huiying.queue import BATCH, enqueue_comments
     from huiying.settings import load
@@ -139,6 +149,13 @@ def _pipeline(env: dict[str, str], url: str, count: int, log: Path) -> dict:
     texts = _texts(count)
     engine = create_engine(url)
     with _worker(env, log) as process:
+        # The worker up and warm before the clock starts, as in the other legs.
+        warm_board = _board(url, "warm-board", "预热留言板")
+        with session_scope(url) as session:
+            warm = [row.comment_id for row in upsert_comments(session, warm_board, [
+                CommentData(external_id="warm", title=texts[0][0], body=texts[0][1])])]
+        enqueue_comments(settings, warm)
+        _wait(lambda: processed_all(engine), "the worker to start", 120, process)
         source_id = _board(url, "bench-board", "压测留言板")
         start = time.perf_counter()
         for first in range(0, count, BATCH):
@@ -149,12 +166,7 @@ def _pipeline(env: dict[str, str], url: str, count: int, log: Path) -> dict:
             enqueue_comments(settings, [row.comment_id for row in batch if row.needs_processing])
         stored = time.perf_counter()
 
-        def processed() -> bool:
-            with engine.connect() as db:
-                return db.scalar(select(func.count()).select_from(Comment.__table__)
-                                 .where(Comment.__table__.c.processed_at.is_(None))) == 0
-
-        _wait(processed, "every comment to be processed", 1800, process)
+        _wait(lambda: processed_all(engine), "every comment to be processed", 1800, process)
         with session_scope(url) as session:
             created = scan(session, settings)
         end = time.perf_counter()

@@ -53,17 +53,26 @@ def create_celery(settings: Settings) -> Celery:
 WARM_SEGMENTER = True
 
 
+def warm_up_analysis() -> None:
+    """Build jieba's dictionary (about a second of CPU) and load the analysis models: `huiying
+    worker` does it before the pool forks, so each pool process starts with them (shared,
+    copy-on-write) instead of building its own; in a pool process it is then a no-op."""
+    from analysis import analyse_many
+    from analysis.hotwords import warm_up
+
+    start = time.perf_counter()
+    warm_up()
+    analyse_many([("", "学校")])
+    log.info("process %d: jieba segmenter and analysis models ready in %.2f s", os.getpid(),
+             time.perf_counter() - start)
+
+
 @worker_process_init.connect
 def _fresh_process(**_kwargs) -> None:
     # No database connection may cross a fork.
     dispose_all()
-    if WARM_SEGMENTER:
-        # jieba builds its dictionary in about a second: once per process, before a task waits.
-        from analysis.hotwords import warm_up
-
-        start = time.perf_counter()
-        warm_up()
-        log.info("process %d: jieba segmenter ready in %.1f s", os.getpid(), time.perf_counter() - start)
+    if WARM_SEGMENTER:  # ready before a task waits (built here when the parent did not)
+        warm_up_analysis()
 
 
 # Settings come from the environment, fixed for the life of the process: read them once.

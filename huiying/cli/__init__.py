@@ -364,6 +364,8 @@ def worker(concurrency: int, queue_names: str) -> None:
     from worker.app import app
 
     worker.app.WARM_SEGMENTER = ANALYSIS in queues  # processing counts the hot-word terms
+    if worker.app.WARM_SEGMENTER:
+        worker.app.warm_up_analysis()  # once, before the pool forks
     argv = ["worker", f"--loglevel={settings.log_level}", f"--concurrency={concurrency}",
             f"--queues={','.join(queues)}", f"--hostname={'+'.join(queues)}@%h"]
     # No gossip or mingle: nothing here revokes tasks or reads worker events, and mingle holds
