@@ -47,6 +47,9 @@ def test_one_worker_per_queue_and_exactly_one_scheduler():
     assert [command for command in commands if command[1] == "scheduler"] == [["huiying", "scheduler"]]
     assert all("deploy" not in service for service in services().values())  # no replicas of anything
     assert services()["mailcatcher"]["profiles"] == ["staging"]  # never in production by default
+    # The follower is opt-in: with no source setting follow_seconds it would exit, said so.
+    assert services()["follow"]["profiles"] == ["follow"]
+    assert services()["follow"]["command"] == ["huiying", "crawl", "--follow"]
 
 
 def test_the_settings_it_names_are_known_and_the_services_wait_for_the_schema():
