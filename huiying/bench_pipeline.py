@@ -127,7 +127,21 @@ def _board(url: str, name: str, title: str) -> int:
         return source.id
 
 
-def processed_all(engine) -> bool:
+def _store_warm_up(url: str, settings, source_id: int, title_body: tuple[str, str]) -> list[int]:
+    """Store and enqueue one comment for the worker to process before a leg's clock starts."""
+    from huiying.db import session_scope
+    from huiying.queue import enqueue_comments
+    from huiying.store import CommentData, upsert_comments
+
+    title, body = title_body
+    with session_scope(url) as session:
+        warm = [row.comment_id for row in upsert_comments(session, source_id, [
+            CommentData(external_id="warm", title=title, body=body)])]
+    enqueue_comments(settings, warm)
+    return warm
+
+
+def _processed_all(engine) -> bool:
     """No comment of the database is left unprocessed."""
     from huiying.models import Comment
 
@@ -150,12 +164,8 @@ def _pipeline(env: dict[str, str], url: str, count: int, log: Path) -> dict:
     engine = create_engine(url)
     with _worker(env, log) as process:
         # The worker up and warm before the clock starts, as in the other legs.
-        warm_board = _board(url, "warm-board", "预热留言板")
-        with session_scope(url) as session:
-            warm = [row.comment_id for row in upsert_comments(session, warm_board, [
-                CommentData(external_id="warm", title=texts[0][0], body=texts[0][1])])]
-        enqueue_comments(settings, warm)
-        _wait(lambda: processed_all(engine), "the worker to start", 120, process)
+        _store_warm_up(url, settings, _board(url, "warm-board", "预热留言板"), texts[0])
+        _wait(lambda: _processed_all(engine), "the worker to start", 120, process)
         source_id = _board(url, "bench-board", "压测留言板")
         start = time.perf_counter()
         for first in range(0, count, BATCH):
@@ -166,7 +176,7 @@ def _pipeline(env: dict[str, str], url: str, count: int, log: Path) -> dict:
             enqueue_comments(settings, [row.comment_id for row in batch if row.needs_processing])
         stored = time.perf_counter()
 
-        _wait(lambda: processed_all(engine), "every comment to be processed", 1800, process)
+        _wait(lambda: _processed_all(engine), "every comment to be processed", 1800, process)
         with session_scope(url) as session:
             created = scan(session, settings)
         end = time.perf_counter()
@@ -215,10 +225,7 @@ def _latency(env: dict[str, str], url: str, rate: int, seconds: float, log: Path
             poll()
             return set(ids) <= seen_at.keys()
 
-        with session_scope(url) as session:  # the worker up and warm before the clock starts
-            warm = [row.comment_id for row in upsert_comments(session, source_id, [
-                CommentData(external_id="warm", title=texts[0][0], body=texts[0][1])])]
-        enqueue_comments(settings, warm)
+        warm = _store_warm_up(url, settings, source_id, texts[0])  # the worker up and warm first
         _wait(lambda: seen(warm), "the worker to start", 120, process)
         seen_at.clear()
         start = time.perf_counter()

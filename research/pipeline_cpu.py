@@ -3,7 +3,9 @@
 Redis), with the CPU of the worker processes, the PostgreSQL backends, the storing process and
 Redis read from /proc (as root) every 0.3 s, per comment, and the machine's idle time.
 
-    .venv/bin/python research/pipeline_cpu.py [COMMENTS]
+    .venv/bin/python research/pipeline_cpu.py [COMMENTS] [CONCURRENCY]
+
+CONCURRENCY: the worker's pool processes (default the bench's, 2).
 
 Uses the bench's database and Redis DB (huiying_bench_pipeline, 12). Run it with nothing else
 on the machine: a `huiying worker` of another checkout would be counted as the leg's.
@@ -57,7 +59,8 @@ def _machine() -> list[int]:
     return [int(n) for n in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
 
 
-def main(count: int) -> None:
+def main(count: int, concurrency: int) -> None:
+    bench_pipeline.WORKER_CONCURRENCY = concurrency
     url, broker = bench_pipeline.DEFAULT_URL, bench_pipeline.DEFAULT_REDIS
     redis.Redis.from_url(broker).flushdb()
     bench_pipeline._recreate(url)
@@ -92,4 +95,5 @@ def main(count: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20_000)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20_000,
+         int(sys.argv[2]) if len(sys.argv) > 2 else bench_pipeline.WORKER_CONCURRENCY)
